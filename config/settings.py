@@ -1,0 +1,169 @@
+"""Settings, read from the environment (and an optional `.env` file) through django-environ.
+
+Every variable is documented in README.md and `.env.example`. Defaults are the embedded
+development set-up: SQLite, the django-q2 ORM broker and console e-mail. With DEBUG off the
+development keys are refused, so a production deployment cannot start with them by mistake.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105
+DEV_ENCRYPTION_KEY = "dev-only-encryption-key-not-for-production"  # noqa: S105
+
+DEBUG = env.bool("DEBUG", default=False)
+SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
+RECEPTION_ENCRYPTION_KEY = env.str("RECEPTION_ENCRYPTION_KEY", default=DEV_ENCRYPTION_KEY)
+
+if not DEBUG:
+    if SECRET_KEY == DEV_SECRET_KEY:
+        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+    if RECEPTION_ENCRYPTION_KEY == DEV_ENCRYPTION_KEY:
+        raise ImproperlyConfigured("RECEPTION_ENCRYPTION_KEY must be set when DEBUG is off.")
+if RECEPTION_ENCRYPTION_KEY == SECRET_KEY:
+    raise ImproperlyConfigured("RECEPTION_ENCRYPTION_KEY must differ from SECRET_KEY.")
+
+# django-cryptography derives the field-encryption key from this, not from SECRET_KEY.
+CRYPTOGRAPHY_KEY = RECEPTION_ENCRYPTION_KEY
+CRYPTOGRAPHY_SALT = "recepcion-fe.secrets"
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django_q",
+    "organizations",
+    "reception",
+    "invoices",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "es-co"
+LANGUAGES = [("es-co", _("Español (Colombia)")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "America/Bogota"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# Stored mail and documents are served only through permission-checked views, never by URL.
+PRIVATE_STORAGE_ROOT = MEDIA_ROOT / "private"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Recepción FE <no-reply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+LOGIN_URL = "admin:login"
+
+# --- Mailbox access ---------------------------------------------------------------------------
+MICROSOFT_AUTHORITY_HOST = env.str(
+    "MICROSOFT_AUTHORITY_HOST", default="https://login.microsoftonline.com"
+).rstrip("/")
+RECEPTION_CA_BUNDLE = env.str("RECEPTION_CA_BUNDLE", default="") or None
+RECEPTION_NETWORK_TIMEOUT = env.float("RECEPTION_NETWORK_TIMEOUT", default=30.0)
+RECEPTION_MAX_MESSAGE_BYTES = env.int("RECEPTION_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
+RECEPTION_MAX_MESSAGES_PER_RUN = env.int("RECEPTION_MAX_MESSAGES_PER_RUN", default=2000)
+RECEPTION_FETCH_BATCH_SIZE = env.int("RECEPTION_FETCH_BATCH_SIZE", default=100)
+RECEPTION_FETCH_INTERVAL_MINUTES = env.int("RECEPTION_FETCH_INTERVAL_MINUTES", default=5)
+RECEPTION_SECRET_WARNING_DAYS = env.int("RECEPTION_SECRET_WARNING_DAYS", default=5)
+RECEPTION_TRANSIENT_FAILURES_TO_INACTIVATE = env.int(
+    "RECEPTION_TRANSIENT_FAILURES_TO_INACTIVATE", default=5
+)
+RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS = env.float(
+    "RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS", default=6.0
+)
+RECEPTION_BACKUP_CONFIRMATION_DAYS = env.int("RECEPTION_BACKUP_CONFIRMATION_DAYS", default=7)
+
+# --- Background worker (django-q2) -----------------------------------------------------------
+Q_REDIS_URL = env.str("Q_REDIS_URL", default="")
+Q_CLUSTER = {
+    "name": "recepcion-fe",
+    "workers": env.int("Q_WORKERS", default=2),
+    "timeout": env.int("Q_TASK_TIMEOUT", default=1800),
+    "retry": env.int("Q_TASK_TIMEOUT", default=1800) + 300,
+    "max_attempts": 1,
+    "catch_up": False,
+    "save_limit": 1000,
+    "label": _("Tareas en segundo plano"),
+}
+if Q_REDIS_URL:
+    Q_CLUSTER["redis"] = Q_REDIS_URL
+else:
+    Q_CLUSTER["orm"] = "default"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django_q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")}},
+}
+
+if not DEBUG:
+    SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+    CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)

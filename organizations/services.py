@@ -1,0 +1,53 @@
+"""Writes on organizations and memberships: the admin and the CLI both call these."""
+
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from organizations.models import Membership, Organization
+from organizations.nit import nit_check_digit, split_nit
+from organizations.roles import ROLE_GROUPS, Role
+
+
+def organization_add(*, nit: str, name: str) -> tuple[Organization, bool]:
+    """Create the organization, or update its name when the NIT exists (safe to run again).
+
+    `nit` may carry its check digit ('900123456-8'); a wrong digit is refused.
+    """
+    try:
+        digits, given = split_nit(nit)
+    except ValueError as exc:
+        raise ValidationError({"nit": _("NIT inválido: use solo dígitos y, si quiere, -DV.")}) from exc
+    expected = nit_check_digit(digits)
+    if given is not None and given != expected:
+        raise ValidationError(
+            {
+                "nit": _("El dígito de verificación de %(nit)s es %(expected)s, no %(given)s.")
+                % {"nit": digits, "expected": expected, "given": given}
+            }
+        )
+    name = " ".join((name or "").split())
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().filter(nit=digits).first()
+        created = organization is None
+        if created:
+            organization = Organization(nit=digits, check_digit=expected)
+        organization.name = name
+        organization.full_clean()
+        organization.save()
+    return organization, created
+
+
+def membership_set(*, user, organization: Organization, role: str) -> Membership:
+    """Give `user` `role` in `organization` and the permissions of that role's group."""
+    Role(role)
+    with transaction.atomic():
+        membership, _created = Membership.objects.update_or_create(
+            user=user, organization=organization, defaults={"role": role}
+        )
+        user.groups.add(Group.objects.get(name=ROLE_GROUPS[Role(role)]))
+        if not user.is_staff:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+    return membership

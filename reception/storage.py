@@ -1,0 +1,18 @@
+"""Private file storage: raw e-mails and documents never get a public URL."""
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage
+from django.utils.functional import LazyObject
+
+
+class _PrivateStorage(LazyObject):
+    def _setup(self) -> None:
+        self._wrapped = FileSystemStorage(location=settings.PRIVATE_STORAGE_ROOT, base_url=None)
+
+
+private_storage = _PrivateStorage()
+
+
+def get_private_storage() -> FileSystemStorage:
+    """Callable form for FileField(storage=...), so migrations don't freeze the path."""
+    return private_storage
