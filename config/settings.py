@@ -17,7 +17,7 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105
-DEV_ENCRYPTION_KEY = "dev-only-encryption-key-not-for-production"  # noqa: S105
+DEV_ENCRYPTION_KEY = "dev-only-encryption-key-not-for-production"
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)

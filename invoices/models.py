@@ -139,7 +139,9 @@ class DocumentTax(models.Model):
     document = models.ForeignKey(ReceivedDocument, on_delete=models.CASCADE, related_name="taxes")
     scheme_id = models.CharField(_("código"), max_length=10)
     name = models.CharField(_("impuesto"), max_length=60, blank=True)
-    percent = models.DecimalField(_("tarifa"), max_digits=9, decimal_places=4, null=True, blank=True)
+    percent = models.DecimalField(
+        _("tarifa"), max_digits=9, decimal_places=4, null=True, blank=True
+    )
     taxable_amount = models.DecimalField(_("base"), null=True, blank=True, **AMOUNT)
     amount = models.DecimalField(_("valor"), **AMOUNT)
     is_withholding = models.BooleanField(_("retención"), default=False)

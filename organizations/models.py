@@ -9,7 +9,9 @@ from django.utils.translation import gettext_lazy as _
 from organizations.nit import nit_check_digit
 from organizations.roles import Role
 
-nit_digits = RegexValidator(r"^\d{5,15}$", _("El NIT debe tener solo dígitos, sin puntos ni guion."))
+nit_digits = RegexValidator(
+    r"^\d{5,15}$", _("El NIT debe tener solo dígitos, sin puntos ni guion.")
+)
 
 
 class Organization(models.Model):

@@ -43,7 +43,11 @@ def organization_ids(user: User, roles: Iterable[str] | None = None) -> QuerySet
 
 
 def scope_queryset(
-    queryset: QuerySet, user: User, *, field: str = "organization", roles: Iterable[str] | None = None
+    queryset: QuerySet,
+    user: User,
+    *,
+    field: str = "organization",
+    roles: Iterable[str] | None = None,
 ) -> QuerySet:
     """Limit `queryset` to rows whose `field` points at an organization visible to `user`."""
     ids = organization_ids(user, roles)
@@ -59,6 +63,4 @@ def can_configure(user: User, organization_id: int) -> bool:
         return True
     if not user.is_authenticated:
         return False
-    return user.memberships.filter(
-        organization_id=organization_id, role=Role.BACK_OFFICE
-    ).exists()
+    return user.memberships.filter(organization_id=organization_id, role=Role.BACK_OFFICE).exists()

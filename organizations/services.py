@@ -18,7 +18,9 @@ def organization_add(*, nit: str, name: str) -> tuple[Organization, bool]:
     try:
         digits, given = split_nit(nit)
     except ValueError as exc:
-        raise ValidationError({"nit": _("NIT inválido: use solo dígitos y, si quiere, -DV.")}) from exc
+        raise ValidationError(
+            {"nit": _("NIT inválido: use solo dígitos y, si quiere, -DV.")}
+        ) from exc
     expected = nit_check_digit(digits)
     if given is not None and given != expected:
         raise ValidationError(

@@ -43,9 +43,7 @@ class ReceptionMailbox(models.Model):
         related_name="mailbox",
         verbose_name=_("organización"),
     )
-    server_type = models.CharField(
-        _("Tipo de Servidor"), max_length=20, choices=ServerType.choices
-    )
+    server_type = models.CharField(_("Tipo de Servidor"), max_length=20, choices=ServerType.choices)
     protocol = models.CharField(_("Protocolo de Acceso"), max_length=4, choices=Protocol.choices)
     host = models.CharField(_("Servidor"), max_length=253)
     port = models.PositiveIntegerField(
@@ -228,9 +226,7 @@ class IncomingMessage(models.Model):
     The unique (mailbox, server_key) makes a re-run after a crash neither lose nor duplicate.
     """
 
-    mailbox = models.ForeignKey(
-        ReceptionMailbox, on_delete=models.CASCADE, related_name="messages"
-    )
+    mailbox = models.ForeignKey(ReceptionMailbox, on_delete=models.CASCADE, related_name="messages")
     server_key = models.CharField(
         _("clave en el servidor"),
         max_length=300,
@@ -249,7 +245,10 @@ class IncomingMessage(models.Model):
         _("correo original"), storage=get_private_storage, upload_to="mail/%Y/%m/", blank=True
     )
     outcome = models.CharField(
-        _("resultado"), max_length=10, choices=MessageOutcome.choices, default=MessageOutcome.PENDING
+        _("resultado"),
+        max_length=10,
+        choices=MessageOutcome.choices,
+        default=MessageOutcome.PENDING,
     )
     reason_code = models.CharField(_("código del motivo"), max_length=40, blank=True)
     reason = models.TextField(_("motivo"), blank=True)
@@ -299,6 +298,9 @@ class FolderState(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["mailbox", "folder"], name="one_state_per_folder")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.folder} {self.uidvalidity}:{self.last_uid}"
 
 
 class FetchRun(models.Model):

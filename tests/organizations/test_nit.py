@@ -5,8 +5,16 @@ from organizations.nit import nit_check_digit, split_nit
 
 @pytest.mark.parametrize(
     ("nit", "digit"),
-    [("900123456", 8), ("800197268", 4), ("830003564", 7), ("901019681", 8), ("42081594", 2),
-     ("1004994836", 0), ("1088312295", 6), ("900630128", 1)],
+    [
+        ("900123456", 8),
+        ("800197268", 4),
+        ("830003564", 7),
+        ("901019681", 8),
+        ("42081594", 2),
+        ("1004994836", 0),
+        ("1088312295", 6),
+        ("900630128", 1),
+    ],
 )
 def test_check_digit_matches_dian(nit, digit):
     assert nit_check_digit(nit) == digit

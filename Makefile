@@ -1,0 +1,50 @@
+# Two commands from a fresh clone:
+#   make run   — the application on its embedded defaults (SQLite, ORM broker, console e-mail)
+#   make test  — installs what the tests need (Dovecot, Chromium) and runs the whole suite
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+PYTEST_ARGS ?=
+
+.PHONY: run test venv system-test-deps lint format benchmark-ingestion
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+venv: $(VENV)/.installed
+
+.env:
+	cp .env.example .env
+
+run: venv .env
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py setup_schedules
+	$(PY) manage.py collectstatic --no-input -v0
+	@echo
+	@echo "Admin: http://$(HOST):$(PORT)/admin/  — para crear un usuario administrador:"
+	@echo "  $(PY) manage.py createsuperuser"
+	@echo
+	$(PY) manage.py serve --host $(HOST) --port $(PORT)
+
+system-test-deps:
+	@command -v dovecot >/dev/null && command -v chromium >/dev/null || { \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    dovecot-imapd dovecot-pop3d chromium fonts-dejavu-core >/dev/null; }
+
+test: venv system-test-deps
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) manage.py makemigrations --check --dry-run -v0
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+lint:
+	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+
+format:
+	$(PY) -m ruff check --fix . && $(PY) -m ruff format .

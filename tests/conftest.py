@@ -1,0 +1,65 @@
+"""Personas shared by the whole suite.
+
+Organization A (900123456-8) has alice (Back office) and bob (Contador); organization B
+(800197268-4) has charlie (Back office), an outsider to A; sofia is Soporte (every
+organization, no secrets); root is a superuser.
+"""
+
+import pytest
+from django.contrib.auth.models import Group
+
+from organizations.roles import SOPORTE_GROUP, Role
+from organizations.services import membership_set, organization_add
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def org_a(db):
+    return organization_add(nit="900123456-8", name="Comercializadora Andina S.A.S.")[0]
+
+
+@pytest.fixture
+def org_b(db):
+    return organization_add(nit="800197268-4", name="Distribuidora del Pacífico S.A.")[0]
+
+
+def _user(django_user_model, username: str, **extra):
+    return django_user_model.objects.create_user(
+        username=username, password=PASSWORD, email=f"{username}@example.test", **extra
+    )
+
+
+@pytest.fixture
+def alice(django_user_model, org_a):
+    user = _user(django_user_model, "alice")
+    membership_set(user=user, organization=org_a, role=Role.BACK_OFFICE)
+    return user
+
+
+@pytest.fixture
+def bob(django_user_model, org_a):
+    user = _user(django_user_model, "bob")
+    membership_set(user=user, organization=org_a, role=Role.CONTADOR)
+    return user
+
+
+@pytest.fixture
+def charlie(django_user_model, org_b):
+    user = _user(django_user_model, "charlie")
+    membership_set(user=user, organization=org_b, role=Role.BACK_OFFICE)
+    return user
+
+
+@pytest.fixture
+def sofia(django_user_model):
+    user = _user(django_user_model, "sofia", is_staff=True)
+    user.groups.add(Group.objects.get(name=SOPORTE_GROUP))
+    return user
+
+
+@pytest.fixture
+def root(django_user_model):
+    return django_user_model.objects.create_superuser(
+        username="root", password=PASSWORD, email="root@example.test"
+    )
