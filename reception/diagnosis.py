@@ -1,0 +1,795 @@
+"""The connection check: ordered steps, each with what went wrong and what to do about it.
+
+The explanations follow the vendor's setup guide and name its sections, so that whoever reads
+them can open the guide at the right page. Where a server's refusal cannot tell its causes apart,
+every cause is listed, the most likely first, each with its fix. The result is plain data
+(``Diagnosis.as_dict``) that the service layer stores on the mailbox as JSON.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from reception.transports import (
+    AccessToken,
+    AuthMethod,
+    ConnectionInfo,
+    EntraTokenProvider,
+    ErrorKind,
+    ImapSession,
+    MailboxSettings,
+    MailProtocol,
+    Security,
+    Stage,
+    TokenClaims,
+    TokenProvider,
+    TransportError,
+    open_mailbox,
+)
+from reception.transports.base import scrub
+from reception.transports.tokens import ROLE_BY_PROTOCOL
+
+OUTLOOK_HOST = "outlook.office365.com"
+#: The ports the guide gives, and the usual ones for STARTTLS.
+GUIDE_PORTS: dict[tuple[MailProtocol, Security], int] = {
+    (MailProtocol.IMAP, Security.SSL): 993,
+    (MailProtocol.POP3, Security.SSL): 995,
+    (MailProtocol.IMAP, Security.STARTTLS): 143,
+    (MailProtocol.POP3, Security.STARTTLS): 110,
+}
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
+class Section(StrEnum):
+    """Section titles of the vendor's setup guide, as printed there."""
+
+    PROTOCOL_ENABLED = "IMAP/POP3 Activo para Buzón"
+    APP_REGISTRATION = "Registro aplicación"
+    PERMISSIONS = "Asignación permisos para IMAP/POP3"
+    SERVICE_PRINCIPAL = "Registrar service principal en Exchange Online"
+    POWERSHELL_CONNECTION = "Conexión a Exchange Online desde PowerShell"
+    MAILBOX_PERMISSION = "Dar permiso al buzón de recepción para la aplicación creada"
+    CONFIGURATION = "Parametrización del buzón de recepción en nuestro sistema"
+    SECRET_RENEWAL = "Actualización de secreto en aplicación existente"  # noqa: S105
+    ANNEX = "ANEXO – Errores Frecuentes"
+
+
+class StepStatus(StrEnum):
+    OK = "ok"
+    FAILED = "failed"
+    NOT_RUN = "not_run"
+
+
+@dataclass(frozen=True)
+class Cause:
+    """One possible cause of a failure and how to fix it."""
+
+    text: str
+    section: Section | None = None
+    commands: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "section": str(self.section) if self.section else None,
+            "commands": list(self.commands),
+        }
+
+
+@dataclass(frozen=True)
+class Step:
+    id: Stage
+    title: str
+    status: StepStatus
+    detail: str = ""
+    #: Ordered: the most likely cause first.
+    causes: tuple[Cause, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "title": self.title,
+            "status": str(self.status),
+            "detail": self.detail,
+            "causes": [cause.as_dict() for cause in self.causes],
+        }
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    protocol: MailProtocol
+    auth: AuthMethod
+    steps: tuple[Step, ...]
+    checked_at: datetime
+    error_kind: ErrorKind | None = None
+    transient: bool = False
+    claims: TokenClaims | None = None
+    created_folders: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return all(step.status == StepStatus.OK for step in self.steps)
+
+    def step(self, step_id: Stage) -> Step:
+        return next(step for step in self.steps if step.id == step_id)
+
+    @property
+    def failed_step(self) -> Step | None:
+        return next((step for step in self.steps if step.status == StepStatus.FAILED), None)
+
+    def as_dict(self) -> dict[str, Any]:
+        failed = self.failed_step
+        return {
+            "ok": self.ok,
+            "checked_at": self.checked_at.isoformat(),
+            "protocol": str(self.protocol),
+            "auth": str(self.auth),
+            "error": None
+            if failed is None
+            else {
+                "kind": str(self.error_kind) if self.error_kind else None,
+                "transient": self.transient,
+                "step": str(failed.id),
+            },
+            "token_claims": self.claims.as_dict() if self.claims else None,
+            "created_folders": list(self.created_folders),
+            "steps": [step.as_dict() for step in self.steps],
+        }
+
+
+# PowerShell -----------------------------------------------------------------------------------
+
+
+def _bare(value: str) -> str:
+    """Remove every whitespace: the guide's most frequent error is a stray space in a command."""
+    return "".join(value.split())
+
+
+@dataclass(frozen=True)
+class PowerShellValues:
+    """The values the guide's commands need; placeholders stay visible when one is unknown."""
+
+    app_id: str
+    object_id: str
+    tenant_id: str
+    mailbox: str
+
+    @classmethod
+    def build(cls, settings: MailboxSettings, claims: TokenClaims | None) -> PowerShellValues:
+        """The token's oid is the enterprise application's Object ID: it beats what was typed."""
+        object_id = (claims.object_id if claims else "") or settings.object_id
+        tenant_id = (claims.tenant_id if claims else "") or settings.tenant_id
+        return cls(
+            app_id=_bare(settings.client_id) or "<AppId>",
+            object_id=_bare(object_id) or "<ObjectId>",
+            tenant_id=_bare(tenant_id) or "<ORGANIZATION_ID>",
+            mailbox=_bare(settings.username) or "<buzonRecepcion>",
+        )
+
+    def new_service_principal(self) -> str:
+        return f"New-ServicePrincipal -AppId {self.app_id} -ObjectId {self.object_id}"
+
+    def get_service_principal(self) -> str:
+        return f"Get-ServicePrincipal -Organization {self.tenant_id} | fl"
+
+    def remove_mailbox_permission(self) -> str:
+        return (
+            f'Remove-MailboxPermission -Identity "{self.mailbox}" -User {self.object_id} '
+            "-AccessRights FullAccess -InheritanceType All"
+        )
+
+    def add_mailbox_permission(self) -> str:
+        return (
+            f'Add-MailboxPermission -Identity "{self.mailbox}" -User {self.object_id} '
+            "-AccessRights FullAccess"
+        )
+
+    def set_cas_mailbox(self, protocol: MailProtocol) -> str:
+        switch = "-ImapEnabled" if protocol == MailProtocol.IMAP else "-PopEnabled"
+        return f'Set-CASMailbox -Identity "{self.mailbox}" {switch} $true'
+
+
+# Step titles and causes -----------------------------------------------------------------------
+
+
+def _titles(settings: MailboxSettings) -> dict[Stage, str]:
+    protocol = "IMAP" if settings.protocol == MailProtocol.IMAP else "POP3"
+    return {
+        Stage.DNS: _("El nombre del servidor se resuelve"),
+        Stage.TCP: _("El puerto del servidor está abierto"),
+        Stage.TLS: _("Conexión segura (TLS) y certificado del servidor"),
+        Stage.TOKEN: _("Token de Entra ID para la aplicación"),
+        Stage.AUTH: _("Autenticación en el buzón por %(protocol)s") % {"protocol": protocol},
+        Stage.INBOX: _("Apertura de la bandeja de entrada"),
+        Stage.FOLDERS: _("Estructura de carpetas de recepción"),
+    }
+
+
+def _stages(settings: MailboxSettings) -> list[Stage]:
+    stages = [Stage.DNS, Stage.TCP, Stage.TLS]
+    if settings.auth == AuthMethod.OAUTH2:
+        stages.append(Stage.TOKEN)
+    stages += [Stage.AUTH, Stage.INBOX]
+    if settings.protocol == MailProtocol.IMAP:
+        stages.append(Stage.FOLDERS)
+    return stages
+
+
+def _protocol_name(settings: MailboxSettings) -> str:
+    return "IMAP" if settings.protocol == MailProtocol.IMAP else "POP3"
+
+
+def _guide_port(settings: MailboxSettings) -> int:
+    return GUIDE_PORTS[settings.protocol, settings.security]
+
+
+def _server_values_cause(settings: MailboxSettings) -> Cause | None:
+    """The guide's server and port, when the configured ones differ from them."""
+    expected_port = _guide_port(settings)
+    modern = settings.auth == AuthMethod.OAUTH2
+    wrong_host = modern and settings.host.strip().lower() != OUTLOOK_HOST
+    if not wrong_host and settings.port == expected_port:
+        return None
+    text = _(
+        "Revise los valores de la ventana de parámetros: servidor %(host)s y puerto "
+        "%(port)s para %(protocol)s (993 para IMAP y 995 para POP3 con SSL/TLS)."
+    ) % {
+        "host": OUTLOOK_HOST if modern else settings.host,
+        "port": expected_port,
+        "protocol": _protocol_name(settings),
+    }
+    return Cause(text, Section.ANNEX)
+
+
+def _network_causes(error: TransportError, settings: MailboxSettings) -> list[Cause]:
+    causes: list[Cause] = []
+    server_values = _server_values_cause(settings)
+    if error.kind == ErrorKind.DNS:
+        if error.transient:
+            causes.append(
+                Cause(_("El servicio de nombres (DNS) no respondió; se reintentará solo."))
+            )
+        causes.append(
+            Cause(
+                _("El servidor «%(host)s» no existe: revise que esté bien escrito.")
+                % {"host": settings.host},
+                Section.CONFIGURATION,
+            )
+        )
+    elif error.kind in (ErrorKind.CONNECTION_REFUSED, ErrorKind.TIMEOUT, ErrorKind.NETWORK):
+        causes.append(
+            Cause(
+                _("El servidor no acepta conexiones en el puerto %(port)s: revise el puerto.")
+                % {"port": settings.port},
+                Section.CONFIGURATION,
+            )
+        )
+        causes.append(
+            Cause(
+                _(
+                    "Un cortafuegos o proxy de la red bloquea la salida al puerto %(port)s, o el "
+                    "servidor no está disponible en este momento; si es así se reintentará solo."
+                )
+                % {"port": settings.port}
+            )
+        )
+    if server_values is not None:
+        causes.insert(0 if error.kind != ErrorKind.DNS or not error.transient else 1, server_values)
+    return causes
+
+
+def _tls_causes(error: TransportError, settings: MailboxSettings) -> list[Cause]:
+    causes: list[Cause] = []
+    server_values = _server_values_cause(settings)
+    if error.kind == ErrorKind.TLS and "certificate" in error.detail.lower():
+        if "hostname" in error.detail.lower() or "mismatch" in error.detail.lower():
+            causes.append(
+                Cause(
+                    _(
+                        "El certificado del servidor no corresponde al nombre «%(host)s»: use el "
+                        "nombre exacto del servidor (para Microsoft 365, %(outlook)s)."
+                    )
+                    % {"host": settings.host, "outlook": OUTLOOK_HOST},
+                    Section.CONFIGURATION,
+                )
+            )
+        causes.append(
+            Cause(
+                _(
+                    "El certificado del servidor no es de confianza. Si la red de la empresa "
+                    "inspecciona el tráfico TLS con una CA corporativa, el administrador del "
+                    "sistema debe agregar esa CA en RECEPTION_CA_BUNDLE; si no, el servidor no es "
+                    "el esperado."
+                )
+            )
+        )
+        return causes
+    if server_values is not None:
+        causes.append(server_values)
+    causes.append(
+        Cause(
+            _(
+                "El puerto y el protocolo de seguridad no coinciden: con SSL/TLS use %(ssl)s; "
+                "con STARTTLS use %(starttls)s. También puede ser un puerto de otro protocolo "
+                "(IMAP en lugar de POP3 o al revés)."
+            )
+            % {
+                "ssl": GUIDE_PORTS[settings.protocol, Security.SSL],
+                "starttls": GUIDE_PORTS[settings.protocol, Security.STARTTLS],
+            },
+            Section.CONFIGURATION,
+        )
+    )
+    return causes
+
+
+def _consent_cause(role: str) -> Cause:
+    return Cause(
+        _(
+            "Falta el consentimiento de administrador: en Entra ID, Permisos de API, use "
+            "«Conceder consentimiento de administrador» y confirme que %(role)s quede "
+            "«Concedido»."
+        )
+        % {"role": role},
+        Section.PERMISSIONS,
+    )
+
+
+def _permission_cause(role: str) -> Cause:
+    return Cause(
+        _(
+            "Falta el permiso de aplicación %(role)s de «Office 365 Exchange Online» "
+            "(Permisos de la aplicación, no delegados). Agréguelo y después conceda el "
+            "consentimiento de administrador."
+        )
+        % {"role": role},
+        Section.PERMISSIONS,
+    )
+
+
+def _token_causes(
+    error: TransportError, settings: MailboxSettings, claims: TokenClaims | None
+) -> list[Cause]:
+    kind = error.kind
+    if kind == ErrorKind.TENANT_NOT_FOUND:
+        return [
+            Cause(
+                _(
+                    "El Id. Tenant «%(tenant)s» no existe en Entra ID. Copie el «Id. de directorio "
+                    "(inquilino)» de la página de la aplicación registrada, sin espacios."
+                )
+                % {"tenant": settings.tenant_id},
+                Section.APP_REGISTRATION,
+            )
+        ]
+    if kind == ErrorKind.APP_NOT_FOUND:
+        return [
+            Cause(
+                _(
+                    "El Id. Aplicación «%(app)s» no es el «Id. de aplicación (cliente)» de la "
+                    "aplicación registrada (no use el Id. de objeto)."
+                )
+                % {"app": settings.client_id},
+                Section.APP_REGISTRATION,
+            ),
+            Cause(
+                _(
+                    "La aplicación está registrada en otro directorio (tenant): el Id. Tenant "
+                    "debe ser el del mismo directorio donde se registró la aplicación."
+                ),
+                Section.APP_REGISTRATION,
+            ),
+        ]
+    if kind == ErrorKind.INVALID_SECRET:
+        looks_like_id = bool(_GUID.match(settings.client_secret.strip()))
+        text = (
+            _(
+                "El secreto configurado tiene forma de Id.: es el «Id. de secreto». Copie la "
+                "columna «Valor» del secreto (solo se ve al crearlo; si ya no se ve, cree uno "
+                "nuevo)."
+            )
+            if looks_like_id
+            else _(
+                "El secreto no es válido: copie la columna «Valor» del secreto, no su «Id. de "
+                "secreto», sin espacios. Si ya no puede verlo, cree un secreto nuevo."
+            )
+        )
+        return [Cause(text, Section.SECRET_RENEWAL)]
+    if kind == ErrorKind.EXPIRED_SECRET:
+        return [
+            Cause(
+                _(
+                    "El secreto expiró. Cree un secreto nuevo en la aplicación e ingrese su "
+                    "«Valor» en la ventana de parámetros."
+                ),
+                Section.SECRET_RENEWAL,
+            )
+        ]
+    role = ROLE_BY_PROTOCOL[settings.protocol]
+    if kind == ErrorKind.CONSENT_MISSING:
+        return [_consent_cause(role)]
+    if kind == ErrorKind.MISSING_ROLE:
+        consent = _consent_cause(role)
+        permission = _permission_cause(role)
+        # With another role present, consent was given once: the permission is what is missing.
+        has_other_roles = bool(claims and claims.roles)
+        return [permission, consent] if has_other_roles else [consent, permission]
+    if kind in (ErrorKind.AUTHORITY_UNAVAILABLE, ErrorKind.TIMEOUT, ErrorKind.NETWORK):
+        return [Cause(_("Entra ID no respondió a tiempo; se reintentará automáticamente."))]
+    if kind == ErrorKind.TLS:
+        return [
+            Cause(
+                _(
+                    "No se pudo verificar el certificado de Entra ID. Si la red de la empresa "
+                    "inspecciona el tráfico TLS, el administrador del sistema debe agregar la CA "
+                    "corporativa en RECEPTION_CA_BUNDLE."
+                )
+            )
+        ]
+    return [
+        Cause(
+            _(
+                "Entra ID rechazó la solicitud del token: revise el registro de la aplicación y "
+                "los datos copiados (detalle técnico arriba)."
+            ),
+            Section.APP_REGISTRATION,
+        )
+    ]
+
+
+def _classic_mistake_cause(
+    settings: MailboxSettings, values: PowerShellValues, claims: TokenClaims | None
+) -> Cause | None:
+    """The app registration's Object ID used where the enterprise application's belongs."""
+    configured = _bare(settings.object_id)
+    if not claims or not claims.object_id or not configured:
+        return None
+    if configured.lower() == claims.object_id.lower():
+        return None
+    return Cause(
+        _(
+            "El Id. de objeto configurado (%(configured)s) no es el de la aplicación empresarial "
+            "(%(actual)s, según el token): seguramente se registró el service principal con el Id. "
+            "de objeto del registro de aplicación. Elimine ese registro y vuelva a registrarlo "
+            "con el Id. de objeto de «Aplicaciones empresariales»; luego dé de nuevo el permiso "
+            "al buzón."
+        )
+        % {"configured": configured, "actual": claims.object_id},
+        Section.SERVICE_PRINCIPAL,
+        (
+            f"Remove-ServicePrincipal -Identity {configured}",
+            values.new_service_principal(),
+            values.get_service_principal(),
+            values.remove_mailbox_permission(),
+            values.add_mailbox_permission(),
+        ),
+    )
+
+
+def _service_principal_cause(values: PowerShellValues) -> Cause:
+    return Cause(
+        _(
+            "El service principal de la aplicación no está registrado en Exchange Online, o se "
+            "registró con el Id. de objeto del registro de aplicación en vez del de «Aplicaciones "
+            "empresariales». Regístrelo y verifique que IsValid sea True y que ObjectId sea "
+            "%(object_id)s."
+        )
+        % {"object_id": values.object_id},
+        Section.SERVICE_PRINCIPAL,
+        (values.new_service_principal(), values.get_service_principal()),
+    )
+
+
+def _full_access_cause(values: PowerShellValues) -> Cause:
+    return Cause(
+        _(
+            "La aplicación no tiene permiso FullAccess sobre el buzón %(mailbox)s, o se dio con "
+            "espacios de más. Quite y vuelva a dar el permiso (conectado a Exchange Online)."
+        )
+        % {"mailbox": values.mailbox},
+        Section.MAILBOX_PERMISSION,
+        (values.remove_mailbox_permission(), values.add_mailbox_permission()),
+    )
+
+
+def _protocol_disabled_cause(settings: MailboxSettings, values: PowerShellValues) -> Cause:
+    commands = (values.set_cas_mailbox(settings.protocol),)
+    if settings.auth == AuthMethod.BASIC:
+        commands = ()
+    return Cause(
+        _(
+            "%(protocol)s está deshabilitado para el buzón %(mailbox)s: actívelo en Exchange "
+            "(Destinatarios → Buzones → Aplicaciones de correo electrónico)."
+        )
+        % {"protocol": _protocol_name(settings), "mailbox": settings.username},
+        Section.PROTOCOL_ENABLED,
+        commands,
+    )
+
+
+def _wrong_mailbox_cause(settings: MailboxSettings) -> Cause:
+    return Cause(
+        _(
+            "El Usuario «%(mailbox)s» debe ser el buzón de recepción, de un dominio del mismo "
+            "tenant donde se registró la aplicación."
+        )
+        % {"mailbox": settings.username},
+        Section.CONFIGURATION,
+    )
+
+
+def _modern_auth_causes(
+    error: TransportError, settings: MailboxSettings, claims: TokenClaims | None
+) -> list[Cause]:
+    values = PowerShellValues.build(settings, claims)
+    classic = _classic_mistake_cause(settings, values, claims)
+    causes: list[Cause] = [classic] if classic else []
+    if error.kind == ErrorKind.PROTOCOL_DISABLED:
+        return [_protocol_disabled_cause(settings, values), *causes]
+    if error.kind == ErrorKind.NOT_CONNECTED:
+        causes += [
+            _full_access_cause(values),
+            _wrong_mailbox_cause(settings),
+            _service_principal_cause(values),
+        ]
+    else:
+        causes += [
+            _service_principal_cause(values),
+            _full_access_cause(values),
+            _protocol_disabled_cause(settings, values),
+            _wrong_mailbox_cause(settings),
+        ]
+    server_values = _server_values_cause(settings)
+    if server_values is not None:
+        causes.append(server_values)
+    return causes
+
+
+def _basic_auth_causes(error: TransportError, settings: MailboxSettings) -> list[Cause]:
+    values = PowerShellValues.build(settings, None)
+    if error.kind == ErrorKind.PROTOCOL_DISABLED:
+        return [_protocol_disabled_cause(settings, values)]
+    host = settings.host.lower()
+    causes = [
+        Cause(
+            _(
+                "El usuario o la contraseña no son correctos: escriba el correo completo como "
+                "usuario y revise la contraseña (sin espacios)."
+            ),
+            Section.CONFIGURATION,
+        )
+    ]
+    if "office365" in host or "outlook" in host:
+        causes.append(
+            Cause(
+                _(
+                    "Microsoft 365 ya no acepta autenticación básica por IMAP/POP3: cambie el Tipo "
+                    "de Servidor a «Outlook autenticación moderna» y siga la guía."
+                ),
+                Section.CONFIGURATION,
+            )
+        )
+    if "gmail" in host or "google" in host:
+        causes.append(
+            Cause(
+                _(
+                    "Gmail exige una contraseña de aplicación (con verificación en dos pasos "
+                    "activa) en lugar de la contraseña de la cuenta."
+                )
+            )
+        )
+    causes.append(
+        Cause(
+            _(
+                "El acceso por %(protocol)s puede estar deshabilitado en la configuración del "
+                "buzón o del proveedor de correo."
+            )
+            % {"protocol": _protocol_name(settings)},
+            Section.PROTOCOL_ENABLED,
+        )
+    )
+    return causes
+
+
+def _mailbox_causes(
+    error: TransportError, settings: MailboxSettings, claims: TokenClaims | None
+) -> list[Cause]:
+    if error.kind in (ErrorKind.NOT_CONNECTED, ErrorKind.PROTOCOL_DISABLED):
+        return _modern_auth_causes(error, settings, claims)
+    if error.transient:
+        return [Cause(_("La conexión se interrumpió; se reintentará automáticamente."))]
+    return [
+        Cause(
+            _("El servidor rechazó la operación sobre el buzón (detalle técnico arriba)."),
+            Section.ANNEX,
+        )
+    ]
+
+
+def _causes(
+    error: TransportError, settings: MailboxSettings, claims: TokenClaims | None
+) -> list[Cause]:
+    if error.stage in (Stage.DNS, Stage.TCP):
+        return _network_causes(error, settings)
+    if error.stage == Stage.TLS:
+        return _tls_causes(error, settings)
+    if error.stage == Stage.TOKEN:
+        return _token_causes(error, settings, claims)
+    if error.stage == Stage.AUTH:
+        if error.transient:
+            return [Cause(_("La conexión se interrumpió; se reintentará automáticamente."))]
+        if settings.auth == AuthMethod.OAUTH2:
+            return _modern_auth_causes(error, settings, claims)
+        return _basic_auth_causes(error, settings)
+    return _mailbox_causes(error, settings, claims)
+
+
+# Details of the steps that passed -------------------------------------------------------------
+
+
+def _ok_details(
+    info: ConnectionInfo | None, addresses: list[str], token: AccessToken | None
+) -> dict[Stage, str]:
+    details = {Stage.DNS: ", ".join(addresses)}
+    if info is not None:
+        details[Stage.TCP] = _("Conectado a %(address)s") % {"address": info.address}
+        details[Stage.TLS] = _(
+            "%(version)s %(cipher)s; certificado %(subject)s emitido por %(issuer)s, vence "
+            "%(expires)s"
+        ) % {
+            "version": info.tls_version,
+            "cipher": info.cipher,
+            "subject": info.certificate_subject,
+            "issuer": info.certificate_issuer,
+            "expires": info.certificate_expires,
+        }
+    if token is not None:
+        claims = token.claims
+        source = _("caché") if token.source == "cache" else _("Entra ID")
+        details[Stage.TOKEN] = _(
+            "Token obtenido de %(source)s: aud=%(aud)s tid=%(tid)s appid=%(appid)s oid=%(oid)s "
+            "roles=%(roles)s"
+        ) % {
+            "source": source,
+            "aud": claims.audience,
+            "tid": claims.tenant_id,
+            "appid": claims.app_id,
+            "oid": claims.object_id,
+            "roles": ",".join(claims.roles) or "-",
+        }
+    return details
+
+
+class _RecordingTokens:
+    """Keeps the token handed to the session, to explain a refusal with its claims."""
+
+    def __init__(self, tokens: TokenProvider) -> None:
+        self._tokens = tokens
+        self.token: AccessToken | None = None
+
+    def get_token(self, settings: MailboxSettings) -> AccessToken:
+        self.token = self._tokens.get_token(settings)
+        return self.token
+
+
+def _resolve(settings: MailboxSettings) -> list[str]:
+    try:
+        found = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
+    except socket.gaierror as error:
+        raise TransportError(
+            ErrorKind.DNS, Stage.DNS, str(error), transient=error.errno == socket.EAI_AGAIN
+        ) from error
+    return sorted({str(address[4][0]) for address in found})
+
+
+def _probe(
+    settings: MailboxSettings, tokens: _RecordingTokens, create_folders: bool
+) -> tuple[ConnectionInfo, dict[Stage, str], tuple[str, ...]]:
+    """Run the stages after DNS; return the connection, the later details, the folders created."""
+    details: dict[Stage, str] = {}
+    with open_mailbox(settings, tokens) as session:
+        info = session.info
+        try:
+            status = session.inbox_status()
+            if isinstance(session, ImapSession):
+                details[Stage.INBOX] = _("INBOX con %(count)s mensajes") % {"count": status.exists}
+                missing = session.missing_folders()
+                created = tuple(session.ensure_folders()) if create_folders and missing else ()
+                still_missing = [folder for folder in missing if folder not in created]
+                if still_missing:
+                    raise TransportError(
+                        ErrorKind.MAILBOX_ERROR,
+                        Stage.FOLDERS,
+                        _("Faltan las carpetas: %(folders)s")
+                        % {"folders": ", ".join(still_missing)},
+                    )
+                details[Stage.FOLDERS] = (
+                    _("Carpetas creadas: %(folders)s") % {"folders": ", ".join(created)}
+                    if created
+                    else _("Las carpetas de recepción existen")
+                )
+                return info, details, created
+            details[Stage.INBOX] = _("Buzón con %(count)s mensajes") % {"count": status.messages}
+        except TransportError as error:
+            error.connection = info
+            raise
+    return info, details, ()
+
+
+def _folders_causes() -> list[Cause]:
+    return [
+        Cause(
+            _(
+                "La estructura de carpetas se crea al activar el buzón y no debe eliminarse; "
+                "guarde de nuevo los parámetros para recrearla."
+            ),
+            Section.CONFIGURATION,
+        )
+    ]
+
+
+def diagnose(
+    settings: MailboxSettings, *, create_folders: bool, tokens: TokenProvider | None = None
+) -> Diagnosis:
+    """Check the mailbox step by step, stopping at the first failure.
+
+    ``create_folders``: create the IMAP reception folders that are missing (activation does).
+    Without ``tokens`` a check-specific provider is used, which never shows an Entra error
+    replayed from before a fix.
+    """
+    recording = _RecordingTokens(tokens or EntraTokenProvider(fresh_after_failure=True))
+    titles = _titles(settings)
+    failure: TransportError | None = None
+    addresses: list[str] = []
+    info: ConnectionInfo | None = None
+    later: dict[Stage, str] = {}
+    created: tuple[str, ...] = ()
+    try:
+        addresses = _resolve(settings)
+        info, later, created = _probe(settings, recording, create_folders)
+    except TransportError as error:
+        failure = error
+        info = error.connection
+    token = recording.token
+    details = {**_ok_details(info, addresses, token), **later}
+    secrets = (*settings.secrets, token.value) if token else settings.secrets
+    steps: list[Step] = []
+    reached = True
+    for stage in _stages(settings):
+        if failure is not None and stage == failure.stage:
+            causes = (
+                _folders_causes()
+                if stage == Stage.FOLDERS
+                else _causes(failure, settings, token.claims if token else None)
+            )
+            steps.append(
+                Step(
+                    stage,
+                    titles[stage],
+                    StepStatus.FAILED,
+                    scrub(failure.detail, secrets),
+                    tuple(causes),
+                )
+            )
+            reached = False
+        elif reached:
+            steps.append(Step(stage, titles[stage], StepStatus.OK, details.get(stage, "")))
+        else:
+            steps.append(Step(stage, titles[stage], StepStatus.NOT_RUN))
+    return Diagnosis(
+        protocol=settings.protocol,
+        auth=settings.auth,
+        steps=tuple(steps),
+        checked_at=datetime.now(UTC),
+        error_kind=failure.kind if failure else None,
+        transient=failure.transient if failure else False,
+        claims=token.claims if token else None,
+        created_folders=created,
+    )

@@ -1,0 +1,291 @@
+"""Types shared by the token provider, the IMAP and POP3 sessions and the diagnosis.
+
+This package is handed plain settings and knows nothing of Django models, so the same code serves
+the connection check, the scheduled fetch and the command line.
+"""
+
+from __future__ import annotations
+
+import re
+import socket
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+
+class MailProtocol(StrEnum):
+    IMAP = "imap"
+    POP3 = "pop3"
+
+
+class AuthMethod(StrEnum):
+    """How the mailbox is logged into: Entra ID app token (XOAUTH2) or user and password."""
+
+    OAUTH2 = "oauth2"
+    BASIC = "basic"
+
+
+class Security(StrEnum):
+    """TLS from the first byte (993/995) or upgraded with STARTTLS/STLS; never plain text."""
+
+    SSL = "ssl"
+    STARTTLS = "starttls"
+
+
+class Stage(StrEnum):
+    """Where a connection attempt stopped; the diagnosis maps each stage to one step."""
+
+    DNS = "dns"
+    TCP = "tcp"
+    TLS = "tls"
+    TOKEN = "token"  # noqa: S105 - a stage name, not a credential
+    AUTH = "auth"
+    INBOX = "inbox"
+    FOLDERS = "folders"
+
+
+class ErrorKind(StrEnum):
+    """Why a connection attempt failed, precise enough to tell the user what to fix."""
+
+    DNS = "dns"
+    CONNECTION_REFUSED = "connection_refused"
+    TIMEOUT = "timeout"
+    NETWORK = "network"
+    TLS = "tls"
+    PROTOCOL = "protocol"
+    TENANT_NOT_FOUND = "tenant_not_found"
+    APP_NOT_FOUND = "app_not_found"
+    INVALID_SECRET = "invalid_secret"  # noqa: S105 - an error kind, not a credential
+    EXPIRED_SECRET = "expired_secret"  # noqa: S105 - an error kind, not a credential
+    CONSENT_MISSING = "consent_missing"
+    MISSING_ROLE = "missing_role"
+    WRONG_AUDIENCE = "wrong_audience"
+    ENTRA_ERROR = "entra_error"
+    AUTHORITY_UNAVAILABLE = "authority_unavailable"
+    AUTH_REFUSED = "auth_refused"
+    NOT_CONNECTED = "not_connected"
+    PROTOCOL_DISABLED = "protocol_disabled"
+    MAILBOX_ERROR = "mailbox_error"
+
+
+#: Kinds that may heal by themselves; the others need a person to change something.
+TRANSIENT_KINDS: frozenset[ErrorKind] = frozenset(
+    {
+        ErrorKind.CONNECTION_REFUSED,
+        ErrorKind.TIMEOUT,
+        ErrorKind.NETWORK,
+        ErrorKind.AUTHORITY_UNAVAILABLE,
+    }
+)
+
+
+class TransportError(Exception):
+    """A failed network operation, classified; its text never carries a secret or a token."""
+
+    def __init__(
+        self,
+        kind: ErrorKind,
+        stage: Stage,
+        detail: str,
+        *,
+        transient: bool | None = None,
+        codes: tuple[int, ...] = (),
+    ) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.stage = stage
+        self.detail = detail
+        self.transient = kind in TRANSIENT_KINDS if transient is None else transient
+        #: Entra's AADSTS codes when the token service answered with an error.
+        self.codes = codes
+        #: The connection as far as it got, when the failure came after connecting.
+        self.connection: ConnectionInfo | None = None
+
+
+@dataclass(frozen=True)
+class MailboxSettings:
+    """Everything needed to reach one reception mailbox; built by the service layer."""
+
+    protocol: MailProtocol
+    auth: AuthMethod
+    host: str
+    port: int
+    security: Security
+    username: str
+    password: str = field(default="", repr=False)
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret: str = field(default="", repr=False)
+    #: The enterprise application's Object ID the customer says they registered (optional).
+    object_id: str = ""
+    authority_host: str = DEFAULT_AUTHORITY_HOST
+    #: PEM file of extra CAs trusted for the authority and the mail server, besides the system's.
+    ca_bundle: str | None = None
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(value for value in (self.password, self.client_secret) if value)
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    """The claims of an access token that explain a refusal; read, not verified."""
+
+    audience: str
+    tenant_id: str
+    app_id: str
+    object_id: str
+    roles: tuple[str, ...]
+    expires_at: int | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "aud": self.audience,
+            "tid": self.tenant_id,
+            "appid": self.app_id,
+            "oid": self.object_id,
+            "roles": list(self.roles),
+            "exp": self.expires_at,
+        }
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    value: str = field(repr=False)
+    claims: TokenClaims
+    #: "identity_provider" when Entra was asked, "cache" when msal's cache answered.
+    source: str
+
+
+class TokenProvider(Protocol):
+    """Returns an access token for the mailbox's Entra ID application, or raises TransportError."""
+
+    def get_token(self, settings: MailboxSettings) -> AccessToken: ...
+
+
+@dataclass
+class ConnectionInfo:
+    """What the connection looked like, for the diagnosis to show when each step passed."""
+
+    address: str = ""
+    tls_version: str = ""
+    cipher: str = ""
+    certificate_subject: str = ""
+    certificate_issuer: str = ""
+    certificate_expires: str = ""
+    greeting: str = ""
+    capabilities: tuple[str, ...] = ()
+
+
+_JWT_PATTERN = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
+_BEARER_PATTERN = re.compile(r"(?i)(bearer\s+)\S+")
+REDACTED = "***"
+
+
+def scrub(text: str, secrets: Iterable[str]) -> str:
+    """Remove secrets, passwords and tokens from a text meant for people or logs."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = _JWT_PATTERN.sub(REDACTED, text)
+    return _BEARER_PATTERN.sub(rf"\g<1>{REDACTED}", text)
+
+
+def _name(entries: Any) -> str:
+    return ", ".join(f"{key}={value}" for entry in entries for key, value in entry)
+
+
+class StagedTLSContext(ssl.SSLContext):
+    """A verifying TLS context that notes where a connection got to.
+
+    imaplib and poplib open the TCP socket and wrap it inside one constructor call, so the context
+    is the only place that can tell "port closed" apart from "certificate refused".
+    """
+
+    info: ConnectionInfo
+    tcp_connected: bool
+
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:  # type: ignore[override]
+        self.tcp_connected = True
+        host, port = sock.getpeername()[:2]
+        self.info.address = f"{host}:{port}"
+        wrapped = super().wrap_socket(sock, *args, **kwargs)
+        self.info.tls_version = wrapped.version() or ""
+        cipher = wrapped.cipher()
+        self.info.cipher = cipher[0] if cipher else ""
+        certificate = wrapped.getpeercert() or {}
+        self.info.certificate_subject = _name(certificate.get("subject", ()))
+        self.info.certificate_issuer = _name(certificate.get("issuer", ()))
+        self.info.certificate_expires = str(certificate.get("notAfter", ""))
+        return wrapped
+
+
+def _trust(context: ssl.SSLContext, ca_bundle: str | None) -> None:
+    """System CAs plus the optional bundle; hostname and certificate checks stay on."""
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_default_certs()
+    if ca_bundle:
+        context.load_verify_locations(cafile=ca_bundle)
+
+
+def trusting_context(ca_bundle: str | None) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    _trust(context, ca_bundle)
+    return context
+
+
+def staged_tls_context(ca_bundle: str | None) -> StagedTLSContext:
+    """A fresh context per connection, since it records that connection's progress."""
+    context = StagedTLSContext(ssl.PROTOCOL_TLS_CLIENT)
+    _trust(context, ca_bundle)
+    context.info = ConnectionInfo()
+    context.tcp_connected = False
+    return context
+
+
+def connection_error(
+    error: BaseException, *, context: StagedTLSContext, upgrading: bool
+) -> TransportError:
+    """Classify a failure while connecting, by what the TLS context saw happen.
+
+    ``upgrading`` is true while STARTTLS/STLS runs: the TCP connection is then known to be up.
+    """
+    tcp_up = context.tcp_connected or upgrading
+    if isinstance(error, socket.gaierror):
+        transient = error.errno == socket.EAI_AGAIN
+        return TransportError(ErrorKind.DNS, Stage.DNS, str(error), transient=transient)
+    if isinstance(error, ssl.SSLCertVerificationError):
+        detail = error.verify_message or str(error)
+        return TransportError(ErrorKind.TLS, Stage.TLS, detail)
+    if isinstance(error, ssl.SSLError):
+        return TransportError(ErrorKind.TLS, Stage.TLS, error.reason or str(error))
+    stage = Stage.TLS if tcp_up else Stage.TCP
+    if isinstance(error, TimeoutError):
+        return TransportError(ErrorKind.TIMEOUT, stage, "tiempo de espera agotado")
+    if isinstance(error, ConnectionRefusedError):
+        return TransportError(ErrorKind.CONNECTION_REFUSED, Stage.TCP, str(error))
+    if isinstance(error, OSError) and not tcp_up:
+        return TransportError(ErrorKind.NETWORK, Stage.TCP, str(error))
+    return TransportError(ErrorKind.PROTOCOL, Stage.TLS, str(error))
+
+
+_NOT_CONNECTED_PATTERN = re.compile(r"(?i)authenticated but not connected")
+_DISABLED_PATTERN = re.compile(
+    r"(?i)(not enabled for (imap|pop)|(imap|pop3?) (access )?(is )?(disabled|not enabled)"
+    r"|protocol (is )?disabled)"
+)
+
+
+def refusal_kind(server_text: str) -> ErrorKind:
+    """Name a server's refusal; Exchange's own words are matched first, then common variants."""
+    if _NOT_CONNECTED_PATTERN.search(server_text):
+        return ErrorKind.NOT_CONNECTED
+    if _DISABLED_PATTERN.search(server_text):
+        return ErrorKind.PROTOCOL_DISABLED
+    return ErrorKind.AUTH_REFUSED

@@ -1,0 +1,69 @@
+"""Pure helpers of the transports: UID sets, scrubbing, refusal texts, settings repr."""
+
+import pytest
+
+from reception.transports import AuthMethod, MailboxSettings, MailProtocol, Security
+from reception.transports.base import ErrorKind, refusal_kind, scrub
+from reception.transports.imap import uid_set
+
+
+@pytest.mark.parametrize(
+    ("uids", "expected"),
+    [
+        ([], ""),
+        ([7], "7"),
+        ([1, 2, 3, 7], "1:3,7"),
+        ([9, 3, 2, 1, 10, 5], "1:3,5,9:10"),
+        ([4, 4, 5], "4:5"),
+    ],
+)
+def test_it_compacts_uids_into_an_imap_sequence_set(uids, expected):
+    assert uid_set(uids) == expected
+
+
+def test_it_scrubs_secrets_tokens_and_bearer_values():
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOiJ4In0.c2lnbmF0dXJl"
+    text = f"secret=s3cr3t-value token {token} Authorization: Bearer abc.def"
+
+    scrubbed = scrub(text, ("s3cr3t-value",))
+
+    assert "s3cr3t-value" not in scrubbed
+    assert token not in scrubbed
+    assert "abc.def" not in scrubbed
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        (
+            "authenticate failed: [AUTHENTICATIONFAILED] AUTHENTICATE failed.",
+            ErrorKind.AUTH_REFUSED,
+        ),
+        ("AUTHENTICATE failed.", ErrorKind.AUTH_REFUSED),
+        ("select failed: User is authenticated but not connected.", ErrorKind.NOT_CONNECTED),
+        (
+            "-ERR [AUTH] Authentication failure: unknown user name or bad password.",
+            ErrorKind.AUTH_REFUSED,
+        ),
+        ("[ALERT] Your account is not enabled for IMAP use.", ErrorKind.PROTOCOL_DISABLED),
+        ("-ERR POP3 access is disabled for this account", ErrorKind.PROTOCOL_DISABLED),
+    ],
+)
+def test_it_names_server_refusals(text, kind):
+    assert refusal_kind(text) == kind
+
+
+def test_it_keeps_secrets_out_of_the_settings_repr():
+    settings = MailboxSettings(
+        protocol=MailProtocol.IMAP,
+        auth=AuthMethod.OAUTH2,
+        host="outlook.office365.com",
+        port=993,
+        security=Security.SSL,
+        username="recepcion@contoso.test",
+        password="pw-123456",
+        client_secret="cs-abcdef",
+    )
+
+    assert "pw-123456" not in repr(settings)
+    assert "cs-abcdef" not in repr(settings)
