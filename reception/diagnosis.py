@@ -613,9 +613,22 @@ def _mailbox_causes(
     ]
 
 
-def _causes(
-    error: TransportError, settings: MailboxSettings, claims: TokenClaims | None
+def _folders_causes() -> list[Cause]:
+    return [
+        Cause(
+            _(
+                "La estructura de carpetas se crea al activar el buzón y no debe eliminarse; "
+                "guarde de nuevo los parámetros para recrearla."
+            ),
+            Section.CONFIGURATION,
+        )
+    ]
+
+
+def explain(
+    error: TransportError, settings: MailboxSettings, claims: TokenClaims | None = None
 ) -> list[Cause]:
+    """The possible causes of a failure, most likely first; also for failures of a fetch."""
     if error.stage in (Stage.DNS, Stage.TCP):
         return _network_causes(error, settings)
     if error.stage == Stage.TLS:
@@ -628,6 +641,8 @@ def _causes(
         if settings.auth == AuthMethod.OAUTH2:
             return _modern_auth_causes(error, settings, claims)
         return _basic_auth_causes(error, settings)
+    if error.stage == Stage.FOLDERS and error.kind == ErrorKind.MAILBOX_ERROR:
+        return _folders_causes()
     return _mailbox_causes(error, settings, claims)
 
 
@@ -723,18 +738,6 @@ def _probe(
     return info, details, ()
 
 
-def _folders_causes() -> list[Cause]:
-    return [
-        Cause(
-            _(
-                "La estructura de carpetas se crea al activar el buzón y no debe eliminarse; "
-                "guarde de nuevo los parámetros para recrearla."
-            ),
-            Section.CONFIGURATION,
-        )
-    ]
-
-
 def diagnose(
     settings: MailboxSettings, *, create_folders: bool, tokens: TokenProvider | None = None
 ) -> Diagnosis:
@@ -764,11 +767,7 @@ def diagnose(
     reached = True
     for stage in _stages(settings):
         if failure is not None and stage == failure.stage:
-            causes = (
-                _folders_causes()
-                if stage == Stage.FOLDERS
-                else _causes(failure, settings, token.claims if token else None)
-            )
+            causes = explain(failure, settings, token.claims if token else None)
             steps.append(
                 Step(
                     stage,
