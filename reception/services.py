@@ -14,40 +14,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organizations.models import Organization
+from reception.connection import check_tokens, mailbox_settings
+from reception.diagnosis import Diagnosis, diagnose
 from reception.exceptions import ServerTypeChangeNotConfirmed
-from reception.models import MailboxStatus, ReceptionMailbox, Secret, ServerType, StatusChange
-
-#: Fields that belong to one server type and are wiped when the type changes.
-TYPE_BOUND_FIELDS = ("password", "tenant_id", "client_id", "object_id", "backup_email")
-
-
-def mailbox_set_status(
-    mailbox: ReceptionMailbox,
-    status: str,
-    *,
-    reason: str,
-    actor: Any = None,
-    source: str,
-) -> bool:
-    """Move `mailbox` to `status`, recording who/what and why. Returns True if it changed."""
-    changed = mailbox.status != status or mailbox.status_reason != reason
-    if not changed:
-        return False
-    with transaction.atomic():
-        StatusChange.objects.create(
-            mailbox=mailbox,
-            from_status=mailbox.status if mailbox.pk and mailbox.status_changed_at else "",
-            to_status=status,
-            reason=reason,
-            actor=actor if getattr(actor, "pk", None) else None,
-            source=source,
-        )
-        mailbox.status = status
-        mailbox.status_reason = reason
-        mailbox.status_changed_at = timezone.now()
-        mailbox.save(update_fields=["status", "status_reason", "status_changed_at", "updated_at"])
-    return True
-
+from reception.models import MailboxStatus, ReceptionMailbox, Secret, ServerType
+from reception.status import (
+    check_reason,
+    mailbox_record_success,
+    mailbox_set_status,
+    status_after_passing_check,
+)
 
 def secret_replace(
     mailbox: ReceptionMailbox,
@@ -184,6 +160,27 @@ def mailbox_configure(
     return mailbox
 
 
-def mailbox_check(mailbox: ReceptionMailbox, *, actor: Any = None, source: str) -> Any:
-    """Run the step-by-step connection check and move the status accordingly."""
-    raise NotImplementedError("wired to reception.diagnosis by the connectivity work")
+def mailbox_check(
+    mailbox: ReceptionMailbox, *, actor: Any = None, source: str, create_folders: bool = True
+) -> Diagnosis:
+    """Run the step-by-step connection check, keep it on the mailbox, and move the status.
+
+    A passing check makes an IMAP mailbox Activo (its folder structure created) and a POP3
+    mailbox Por Activar until its backup address is confirmed; any failure makes it Inactivo
+    with the failed step as the reason — a person asked for this check and is looking.
+    """
+    diagnosis = diagnose(
+        mailbox_settings(mailbox), create_folders=create_folders, tokens=check_tokens
+    )
+    mailbox.last_check = diagnosis.as_dict()
+    mailbox.last_checked_at = timezone.now()
+    ReceptionMailbox.objects.filter(pk=mailbox.pk).update(
+        last_check=mailbox.last_check, last_checked_at=mailbox.last_checked_at
+    )
+    if diagnosis.ok:
+        status, reason = status_after_passing_check(mailbox)
+        mailbox_record_success(mailbox, source=source)
+    else:
+        status, reason = MailboxStatus.INACTIVE, check_reason(diagnosis)
+    mailbox_set_status(mailbox, status, reason=reason, actor=actor, source=source)
+    return diagnosis

@@ -7,7 +7,11 @@ from django.utils.functional import LazyObject
 
 class _PrivateStorage(LazyObject):
     def _setup(self) -> None:
-        self._wrapped = FileSystemStorage(location=settings.PRIVATE_STORAGE_ROOT, base_url=None)
+        # Names are content-addressed, so writing the same name again (a re-run after a crash)
+        # writes the same bytes: overwrite instead of inventing a second name.
+        self._wrapped = FileSystemStorage(
+            location=settings.PRIVATE_STORAGE_ROOT, base_url=None, allow_overwrite=True
+        )
 
 
 private_storage = _PrivateStorage()

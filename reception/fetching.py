@@ -1,0 +1,473 @@
+"""mailbox_fetch: bring new mail in, record it, decide it, then tidy the server — in that order.
+
+Every e-mail is written to private storage and its ledger row committed before anything is done
+to it on the server, a batch at a time. A crash at any point leaves rows that the next run
+finishes (decide, then move or delete) instead of fetching again, and the unique server key of
+each row keeps a second run from recording the same message twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.mail import EmailMessage
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from invoices.dian import Limits
+from invoices.ingestion import RecordedMessage, messages_process
+from reception.connection import fetch_tokens, mailbox_settings
+from reception.exceptions import MailboxBusy, ReceptionError
+from reception.models import (
+    FetchRun,
+    FolderState,
+    IncomingMessage,
+    MailboxStatus,
+    MessageOutcome,
+    ReceptionMailbox,
+    ServerState,
+)
+from reception.storage import private_storage
+from reception.transports.base import TransportError
+from reception.transports.imap import (
+    FOLDER_ERRORS,
+    FOLDER_NOT_ELECTRONIC,
+    FOLDER_PROCESSED,
+    INBOX,
+    ImapSession,
+)
+from reception.transports.mailbox import open_mailbox
+from reception.transports.pop3 import Pop3Session
+
+LOCK_LEASE = timedelta(minutes=15)
+
+#: Where each outcome goes in the IMAP folder structure.
+FOLDER_BY_OUTCOME = {
+    MessageOutcome.DOCUMENT: FOLDER_PROCESSED,
+    MessageOutcome.DUPLICATE: FOLDER_PROCESSED,
+    MessageOutcome.NOT_DIAN: FOLDER_NOT_ELECTRONIC,
+    MessageOutcome.REJECTED: FOLDER_ERRORS,
+    MessageOutcome.ERROR: FOLDER_ERRORS,
+}
+
+
+class MailboxUnreachable(ReceptionError):
+    """The mailbox could not be reached or read; the run is recorded as failed."""
+
+    def __init__(self, error: TransportError, summary: FetchSummary) -> None:
+        super().__init__(error.detail)
+        self.error = error
+        self.summary = summary
+
+
+@dataclass
+class FetchSummary:
+    """What one fetch did; printed by the command and kept on the FetchRun."""
+
+    seen: int = 0
+    documents: int = 0
+    duplicates: int = 0
+    not_dian: int = 0
+    errors: Counter = field(default_factory=Counter)
+    moved: int = 0
+    backed_up: int = 0
+    deleted: int = 0
+
+    def count(self, messages: Iterable[IncomingMessage]) -> None:
+        for message in messages:
+            if message.outcome == MessageOutcome.DOCUMENT:
+                self.documents += 1
+            elif message.outcome == MessageOutcome.DUPLICATE:
+                self.duplicates += 1
+            elif message.outcome == MessageOutcome.NOT_DIAN:
+                self.not_dian += 1
+            elif message.outcome in (MessageOutcome.ERROR, MessageOutcome.REJECTED):
+                self.errors[message.reason_code or message.outcome] += 1
+
+    def as_dict(self) -> dict:
+        return {
+            "seen": self.seen,
+            "documents": self.documents,
+            "duplicates": self.duplicates,
+            "not_dian": self.not_dian,
+            "errors": dict(self.errors),
+            "moved": self.moved,
+            "backed_up": self.backed_up,
+            "deleted": self.deleted,
+        }
+
+
+def mailbox_fetch(
+    mailbox: ReceptionMailbox,
+    *,
+    trigger: str,
+    max_messages: int | None = None,
+    processes: int = 1,
+) -> FetchSummary:
+    """Fetch `mailbox` once. Raises MailboxBusy when another fetch holds it, MailboxUnreachable
+    when the server could not be reached (the status machine has been told either way)."""
+    from reception import status  # the status machine records the run's result
+
+    token = _lock(mailbox)
+    if token is None:
+        FetchRun.objects.create(
+            mailbox=mailbox,
+            trigger=trigger,
+            outcome=FetchRun.Outcome.SKIPPED,
+            finished_at=timezone.now(),
+        )
+        raise MailboxBusy(_("Otra lectura de este buzón está en curso."))
+    run = FetchRun.objects.create(mailbox=mailbox, trigger=trigger)
+    summary = FetchSummary()
+    fetch = _Fetch(mailbox, token, summary, max_messages, processes)
+    try:
+        fetch.run()
+    except TransportError as error:
+        _finish(run, summary, FetchRun.Outcome.FAILED, error.detail)
+        status.mailbox_record_failure(mailbox, error, source=trigger)
+        raise MailboxUnreachable(error, summary) from error
+    except BaseException as error:
+        _finish(run, summary, FetchRun.Outcome.FAILED, f"{type(error).__name__}: {error}")
+        raise
+    finally:
+        _unlock(mailbox, token)
+    _finish(run, summary, FetchRun.Outcome.OK, "")
+    ReceptionMailbox.objects.filter(pk=mailbox.pk).update(last_fetch_at=timezone.now())
+    status.mailbox_record_success(mailbox, source=trigger)
+    return summary
+
+
+def _finish(run: FetchRun, summary: FetchSummary, outcome: str, error: str) -> None:
+    run.outcome = outcome
+    run.error = error
+    run.counts = summary.as_dict()
+    run.finished_at = timezone.now()
+    run.save(update_fields=["outcome", "error", "counts", "finished_at"])
+
+
+def _lock(mailbox: ReceptionMailbox) -> uuid.UUID | None:
+    """Take the mailbox's fetch lease with one conditional UPDATE: safe across machines."""
+    token = uuid.uuid4()
+    now = timezone.now()
+    taken = (
+        ReceptionMailbox.objects.filter(pk=mailbox.pk)
+        .filter(Q(fetch_locked_until__isnull=True) | Q(fetch_locked_until__lt=now))
+        .update(fetch_lock_token=token, fetch_locked_until=now + LOCK_LEASE)
+    )
+    return token if taken else None
+
+
+def _renew(mailbox: ReceptionMailbox, token: uuid.UUID) -> None:
+    renewed = ReceptionMailbox.objects.filter(pk=mailbox.pk, fetch_lock_token=token).update(
+        fetch_locked_until=timezone.now() + LOCK_LEASE
+    )
+    if not renewed:
+        raise MailboxBusy(_("Se perdió el bloqueo del buzón; otra lectura tomó el relevo."))
+
+
+def _unlock(mailbox: ReceptionMailbox, token: uuid.UUID) -> None:
+    ReceptionMailbox.objects.filter(pk=mailbox.pk, fetch_lock_token=token).update(
+        fetch_lock_token=None, fetch_locked_until=None
+    )
+
+
+def _raw_name(mailbox_id: int, digest: str) -> str:
+    """Content-addressed: a re-run after a crash rewrites the same file, never a second one."""
+    return f"mail/{mailbox_id}/{digest[:2]}/{digest}.eml"
+
+
+class _Fetch:
+    """One run over one mailbox; holds the run's settings so the steps stay short."""
+
+    def __init__(
+        self,
+        mailbox: ReceptionMailbox,
+        token: uuid.UUID,
+        summary: FetchSummary,
+        max_messages: int | None,
+        processes: int,
+    ) -> None:
+        self.mailbox = mailbox
+        self.token = token
+        self.summary = summary
+        self.max_messages = max_messages or settings.RECEPTION_MAX_MESSAGES_PER_RUN
+        self.max_size = settings.RECEPTION_MAX_MESSAGE_BYTES
+        self.batch_size = settings.RECEPTION_FETCH_BATCH_SIZE
+        self.limits = Limits(max_message_bytes=self.max_size)
+        self.processes = processes
+        self.executor: Executor | None = None
+
+    def run(self) -> None:
+        with ExitStack() as stack:
+            if self.processes > 1:
+                self.executor = stack.enter_context(ProcessPoolExecutor(max_workers=self.processes))
+            deleted: list[int] = []
+            with open_mailbox(mailbox_settings(self.mailbox), fetch_tokens) as session:
+                if isinstance(session, ImapSession):
+                    self._imap(session)
+                else:
+                    deleted = self._pop3(session)
+            # POP3 deletes on QUIT, which the session sent on leaving the block above.
+            if deleted:
+                IncomingMessage.objects.filter(pk__in=deleted).update(
+                    server_state=ServerState.DELETED
+                )
+                self.summary.deleted += len(deleted)
+
+    # --- shared steps -----------------------------------------------------------------------
+
+    def _record(
+        self, items: Sequence[tuple[str, dict, bytes | None, int]], folder_state=None
+    ) -> list[RecordedMessage]:
+        """Store raw bytes and commit one ledger row per item: (server_key, fields, raw, size).
+
+        Too-large messages (raw None) are recorded as errors without their bytes.
+        """
+        recorded: list[RecordedMessage] = []
+        rows: list[IncomingMessage] = []
+        raws: list[bytes] = []
+        for server_key, fields, raw, size in items:
+            row = IncomingMessage(mailbox=self.mailbox, server_key=server_key, size=size, **fields)
+            if raw is None:
+                row.outcome = MessageOutcome.ERROR
+                row.reason_code = "too_large"
+                row.reason = _(
+                    "El correo pesa %(size).1f MB; el máximo configurado es %(max).0f MB"
+                ) % {"size": size / 2**20, "max": self.max_size / 2**20}
+                row.processed_at = timezone.now()
+            else:
+                row.sha256 = hashlib.sha256(raw).hexdigest()
+                row.raw.name = private_storage.save(
+                    _raw_name(self.mailbox.pk, row.sha256), ContentFile(raw)
+                )
+            rows.append(row)
+            raws.append(raw)
+        with transaction.atomic():
+            IncomingMessage.objects.bulk_create(rows)
+            if folder_state is not None:
+                folder_state.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
+        self.summary.seen += len(rows)
+        for row, raw in zip(rows, raws, strict=True):
+            if raw is None:
+                self.summary.count([row])
+            else:
+                recorded.append(RecordedMessage(row, raw))
+        return recorded
+
+    def _decide(self, recorded: Sequence[RecordedMessage]) -> None:
+        decided = messages_process(
+            self.mailbox, recorded, executor=self.executor, limits=self.limits
+        )
+        self.summary.count(decided)
+
+    def _decide_leftovers(self, rows: Iterable[IncomingMessage]) -> None:
+        """Rows an interrupted run recorded but did not decide: decide them from storage."""
+        recorded = []
+        for row in rows:
+            if row.outcome == MessageOutcome.PENDING and row.raw:
+                with row.raw.open("rb") as handle:
+                    recorded.append(RecordedMessage(row, handle.read()))
+        if recorded:
+            self._decide(recorded)
+
+    # --- IMAP ------------------------------------------------------------------------------
+
+    def _imap(self, session: ImapSession) -> None:
+        session.ensure_folders()
+        selected = session.select_folder(INBOX)
+        state, _created = FolderState.objects.get_or_create(
+            mailbox=self.mailbox, folder=INBOX, defaults={"uidvalidity": selected.uidvalidity}
+        )
+        if state.uidvalidity != selected.uidvalidity:
+            # The server renumbered the folder: start over; stored hashes avoid re-importing.
+            state.uidvalidity = selected.uidvalidity
+            state.last_uid = 0
+            state.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
+        leftovers = list(
+            IncomingMessage.objects.filter(
+                mailbox=self.mailbox,
+                folder=INBOX,
+                uidvalidity=state.uidvalidity,
+                server_state=ServerState.ON_SERVER,
+            )
+        )
+        if leftovers:
+            self._decide_leftovers(leftovers)
+            self._imap_move(session, [row.pk for row in leftovers])
+        if selected.uidnext is not None and selected.uidnext <= state.last_uid + 1:
+            return  # nothing new: an idle poll ends here
+        uids = session.uids_after(state.last_uid)[: self.max_messages]
+        batch = []
+        for fetched in session.fetch(
+            uids, max_size=self.max_size, batch_size=self.batch_size, batch_bytes=64 * 2**20
+        ):
+            batch.append(fetched)
+            if len(batch) >= self.batch_size:
+                self._imap_batch(session, state, batch)
+                batch = []
+        if batch:
+            self._imap_batch(session, state, batch)
+
+    def _imap_batch(self, session: ImapSession, state: FolderState, batch: list) -> None:
+        state.last_uid = max(state.last_uid, *(fetched.uid for fetched in batch))
+        items = []
+        for fetched in batch:
+            key = f"imap:{INBOX}:{state.uidvalidity}:{fetched.uid}"
+            fields = {"folder": INBOX, "uidvalidity": state.uidvalidity, "uid": fetched.uid}
+            items.append((key, fields, fetched.raw, fetched.size))
+        items = self._adopt_renumbered(items, state)
+        recorded = self._record(items, folder_state=state)
+        self._decide(recorded)
+        self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=[b.uid for b in batch])
+        _renew(self.mailbox, self.token)
+
+    def _adopt_renumbered(self, items: list, state: FolderState) -> list:
+        """After a UIDVALIDITY change, a message already recorded under its old number keeps its
+        row (and its decision): the row takes the new number instead of a new row being made."""
+        hashes = {
+            hashlib.sha256(raw).hexdigest(): (key, fields)
+            for key, fields, raw, _size in items
+            if raw is not None
+        }
+        known = {
+            row.sha256: row
+            for row in IncomingMessage.objects.filter(
+                mailbox=self.mailbox, folder=INBOX, sha256__in=list(hashes)
+            ).exclude(uidvalidity=state.uidvalidity)
+        }
+        if not known:
+            return items
+        adopted_keys = set()
+        for digest, row in known.items():
+            key, fields = hashes[digest]
+            row.server_key, row.uidvalidity, row.uid = key, fields["uidvalidity"], fields["uid"]
+            row.server_state = ServerState.ON_SERVER
+            adopted_keys.add(key)
+        IncomingMessage.objects.bulk_update(
+            list(known.values()), ["server_key", "uidvalidity", "uid", "server_state"]
+        )
+        return [item for item in items if item[0] not in adopted_keys]
+
+    def _imap_move(
+        self,
+        session: ImapSession,
+        row_ids: list[int] | None,
+        *,
+        uidvalidity: int | None = None,
+        uids: list[int] | None = None,
+    ) -> None:
+        """Move decided rows still in INBOX to their folders, one command per folder."""
+        rows = IncomingMessage.objects.filter(
+            mailbox=self.mailbox, folder=INBOX, server_state=ServerState.ON_SERVER
+        ).exclude(outcome=MessageOutcome.PENDING)
+        if row_ids is not None:
+            rows = rows.filter(pk__in=row_ids)
+        else:
+            rows = rows.filter(uidvalidity=uidvalidity, uid__in=uids)
+        by_folder: dict[str, list[tuple[int, int]]] = {}
+        for pk, uid, outcome in rows.values_list("pk", "uid", "outcome"):
+            by_folder.setdefault(FOLDER_BY_OUTCOME[outcome], []).append((pk, uid))
+        for folder, entries in by_folder.items():
+            session.move([uid for _pk, uid in entries], folder)
+            IncomingMessage.objects.filter(pk__in=[pk for pk, _uid in entries]).update(
+                server_state=ServerState.MOVED
+            )
+            self.summary.moved += len(entries)
+
+    # --- POP3 ------------------------------------------------------------------------------
+
+    def _pop3(self, session: Pop3Session) -> list[int]:
+        """Record and decide new messages; back up and delete what may go. Returns the rows
+        whose deletion the closing QUIT commits."""
+        listing = {f"pop3:{message.uid}": message for message in session.messages()}
+        known: dict[str, IncomingMessage] = {}
+        keys = list(listing)
+        for start in range(0, len(keys), 1000):
+            for row in IncomingMessage.objects.filter(
+                mailbox=self.mailbox, server_key__in=keys[start : start + 1000]
+            ):
+                known[row.server_key] = row
+        self._decide_leftovers(known.values())
+        self._reconcile_deleted(listing)
+        new = [message for key, message in listing.items() if key not in known]
+        new = new[: self.max_messages]
+        for start in range(0, len(new), self.batch_size):
+            items = []
+            for message in new[start : start + self.batch_size]:
+                raw = session.retrieve(message.number) if message.size <= self.max_size else None
+                items.append((f"pop3:{message.uid}", {}, raw, message.size))
+            self._decide(self._record(items))
+            _renew(self.mailbox, self.token)
+        self._back_up(listing)
+        return self._delete(session, listing)
+
+    def _reconcile_deleted(self, listing: dict) -> None:
+        """Backed-up rows gone from the server were deleted by an earlier run's QUIT."""
+        IncomingMessage.objects.filter(
+            mailbox=self.mailbox, server_state=ServerState.BACKED_UP
+        ).exclude(server_key__in=list(listing)).update(server_state=ServerState.DELETED)
+
+    def _back_up(self, listing: dict) -> None:
+        """Send each decided message, unchanged, to the confirmed backup address."""
+        mailbox = self.mailbox
+        if not (mailbox.backup_email and mailbox.backup_confirmed_at):
+            return
+        rows = IncomingMessage.objects.filter(
+            mailbox=mailbox,
+            server_state=ServerState.ON_SERVER,
+            server_key__in=list(listing),
+        ).exclude(outcome=MessageOutcome.PENDING)
+        for row in rows.exclude(raw=""):
+            message_backup(row, mailbox.backup_email)
+            IncomingMessage.objects.filter(pk=row.pk).update(server_state=ServerState.BACKED_UP)
+            self.summary.backed_up += 1
+
+    def _delete(self, session: Pop3Session, listing: dict) -> list[int]:
+        """DELE what was recorded and backed up, only while the mailbox is Activo."""
+        self.mailbox.refresh_from_db(fields=["status", "backup_confirmed_at"])
+        if self.mailbox.status != MailboxStatus.ACTIVE or not self.mailbox.backup_confirmed_at:
+            return []
+        rows = IncomingMessage.objects.filter(
+            mailbox=self.mailbox,
+            server_state__in=[ServerState.BACKED_UP, ServerState.DELETED],
+            server_key__in=list(listing),
+        ).values_list("pk", "server_key")
+        deleted = []
+        for pk, key in rows:
+            session.delete(listing[key].number)
+            deleted.append(pk)
+        return deleted
+
+
+def message_backup(message: IncomingMessage, address: str) -> None:
+    """Mail a copy of the original message, attached byte for byte, to the backup address."""
+    with message.raw.open("rb") as handle:
+        raw = handle.read()
+    email = EmailMessage(
+        subject=_("[Respaldo Recepción FE] %(subject)s") % {"subject": message.subject[:150]},
+        body=_(
+            "Copia de respaldo del correo recibido en %(mailbox)s.\n"
+            "Remitente: %(sender)s\nFecha: %(date)s\nMessage-ID: %(message_id)s\n\n"
+            "El correo original va adjunto sin cambios."
+        )
+        % {
+            "mailbox": message.mailbox.username,
+            "sender": message.sender,
+            "date": message.sent_at or "",
+            "message_id": message.message_id,
+        },
+        to=[address],
+    )
+    email.attach(f"original-{message.sha256[:12]}.eml", raw, "application/octet-stream")
+    email.send()

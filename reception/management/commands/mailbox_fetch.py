@@ -1,0 +1,54 @@
+"""Fetch an organization's mailbox once and print what happened."""
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from reception.exceptions import MailboxBusy
+from reception.fetching import FetchSummary, MailboxUnreachable, mailbox_fetch
+from reception.management.commands._organization import add_organization_argument, mailbox_from
+
+
+class Command(BaseCommand):
+    help = (
+        "Lee el buzón una vez: registra cada correo, crea los documentos y ordena el buzón. "
+        "Sale con 0 salvo que no se haya podido conectar al buzón."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        add_organization_argument(parser)
+        parser.add_argument("--max-messages", type=int, default=None)
+        parser.add_argument(
+            "--processes", type=int, default=1, help="Procesos para leer los XML (núcleos)."
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        mailbox = mailbox_from(options)
+        try:
+            summary = mailbox_fetch(
+                mailbox,
+                trigger="cli",
+                max_messages=options["max_messages"],
+                processes=options["processes"],
+            )
+        except MailboxBusy as error:
+            self.stderr.write(str(error))
+            raise SystemExit(1) from error
+        except MailboxUnreachable as error:
+            self._print(error.summary)
+            self.stderr.write(f"No se pudo leer el buzón: {error.error.detail}")
+            raise SystemExit(1) from error
+        self._print(summary)
+
+    def _print(self, summary: FetchSummary) -> None:
+        self.stdout.write(f"Correos nuevos: {summary.seen}")
+        self.stdout.write(f"Documentos creados: {summary.documents}")
+        self.stdout.write(f"Duplicados: {summary.duplicates}")
+        self.stdout.write(f"No electrónicos: {summary.not_dian}")
+        self.stdout.write(f"Errores: {sum(summary.errors.values())}")
+        for reason, count in sorted(summary.errors.items()):
+            self.stdout.write(f"  {reason}: {count}")
+        self.stdout.write(
+            f"Movidos: {summary.moved}  Respaldados: {summary.backed_up}  "
+            f"Borrados: {summary.deleted}"
+        )
