@@ -238,14 +238,29 @@ def _server_values_cause(settings: MailboxSettings) -> Cause | None:
     if not wrong_host and settings.port == expected_port:
         return None
     text = _(
-        "Revise los valores de la ventana de parámetros: servidor %(host)s y puerto "
-        "%(port)s para %(protocol)s (993 para IMAP y 995 para POP3 con SSL/TLS)."
+        "Revise los valores de la ventana de parámetros: servidor %(host)s y puerto %(port)s "
+        "para %(protocol)s (la guía indica 993 para IMAP y 995 para POP3)."
     ) % {
         "host": OUTLOOK_HOST if modern else settings.host,
         "port": expected_port,
         "protocol": _protocol_name(settings),
     }
     return Cause(text, Section.ANNEX)
+
+
+def _security_mismatch_cause(settings: MailboxSettings) -> Cause:
+    return Cause(
+        _(
+            "El puerto y el protocolo de seguridad no coinciden: con SSL/TLS use %(ssl)s; "
+            "con STARTTLS use %(starttls)s. También puede ser un puerto de otro protocolo "
+            "(IMAP en lugar de POP3 o al revés)."
+        )
+        % {
+            "ssl": GUIDE_PORTS[settings.protocol, Security.SSL],
+            "starttls": GUIDE_PORTS[settings.protocol, Security.STARTTLS],
+        },
+        Section.CONFIGURATION,
+    )
 
 
 def _network_causes(error: TransportError, settings: MailboxSettings) -> list[Cause]:
@@ -264,6 +279,9 @@ def _network_causes(error: TransportError, settings: MailboxSettings) -> list[Ca
             )
         )
     elif error.kind in (ErrorKind.CONNECTION_REFUSED, ErrorKind.TIMEOUT, ErrorKind.NETWORK):
+        if error.kind == ErrorKind.TIMEOUT:
+            # A STARTTLS client on a TLS port waits for a greeting that never comes.
+            causes.append(_security_mismatch_cause(settings))
         causes.append(
             Cause(
                 _("El servidor no acepta conexiones en el puerto %(port)s: revise el puerto.")
@@ -310,23 +328,12 @@ def _tls_causes(error: TransportError, settings: MailboxSettings) -> list[Cause]
                 )
             )
         )
+        if server_values is not None:
+            causes.append(server_values)
         return causes
     if server_values is not None:
         causes.append(server_values)
-    causes.append(
-        Cause(
-            _(
-                "El puerto y el protocolo de seguridad no coinciden: con SSL/TLS use %(ssl)s; "
-                "con STARTTLS use %(starttls)s. También puede ser un puerto de otro protocolo "
-                "(IMAP en lugar de POP3 o al revés)."
-            )
-            % {
-                "ssl": GUIDE_PORTS[settings.protocol, Security.SSL],
-                "starttls": GUIDE_PORTS[settings.protocol, Security.STARTTLS],
-            },
-            Section.CONFIGURATION,
-        )
-    )
+    causes.append(_security_mismatch_cause(settings))
     return causes
 
 
@@ -534,14 +541,13 @@ def _modern_auth_causes(
     if error.kind == ErrorKind.PROTOCOL_DISABLED:
         return [_protocol_disabled_cause(settings, values), *causes]
     if error.kind == ErrorKind.NOT_CONNECTED:
-        causes += [
-            _full_access_cause(values),
-            _wrong_mailbox_cause(settings),
-            _service_principal_cause(values),
-        ]
+        causes += [_full_access_cause(values), _wrong_mailbox_cause(settings)]
+        if classic is None:
+            causes.append(_service_principal_cause(values))
     else:
+        if classic is None:
+            causes.append(_service_principal_cause(values))
         causes += [
-            _service_principal_cause(values),
             _full_access_cause(values),
             _protocol_disabled_cause(settings, values),
             _wrong_mailbox_cause(settings),

@@ -272,7 +272,19 @@ def connection_error(
         return TransportError(ErrorKind.CONNECTION_REFUSED, Stage.TCP, str(error))
     if isinstance(error, OSError) and not tcp_up:
         return TransportError(ErrorKind.NETWORK, Stage.TCP, str(error))
-    return TransportError(ErrorKind.PROTOCOL, Stage.TLS, str(error))
+    return TransportError(ErrorKind.PROTOCOL, Stage.TLS, server_text(error))
+
+
+_BYTES_REPR = re.compile(r"""^(?P<head>.*?)b(?P<quote>['"])(?P<text>.*)(?P=quote)$""", re.DOTALL)
+
+
+def server_text(error: BaseException) -> str:
+    """The server's words in an imaplib/poplib error, without the repr of the bytes they were."""
+    argument = error.args[0] if error.args else ""
+    if isinstance(argument, bytes):
+        return argument.decode(errors="replace")
+    match = _BYTES_REPR.match(str(error))
+    return match.group("head") + match.group("text") if match else str(error)
 
 
 _NOT_CONNECTED_PATTERN = re.compile(r"(?i)authenticated but not connected")
@@ -282,10 +294,10 @@ _DISABLED_PATTERN = re.compile(
 )
 
 
-def refusal_kind(server_text: str) -> ErrorKind:
+def refusal_kind(text: str) -> ErrorKind:
     """Name a server's refusal; Exchange's own words are matched first, then common variants."""
-    if _NOT_CONNECTED_PATTERN.search(server_text):
+    if _NOT_CONNECTED_PATTERN.search(text):
         return ErrorKind.NOT_CONNECTED
-    if _DISABLED_PATTERN.search(server_text):
+    if _DISABLED_PATTERN.search(text):
         return ErrorKind.PROTOCOL_DISABLED
     return ErrorKind.AUTH_REFUSED

@@ -27,6 +27,7 @@ from reception.transports.base import (
     connection_error,
     refusal_kind,
     scrub,
+    server_text,
     staged_tls_context,
 )
 from reception.transports.tokens import check_claims
@@ -113,7 +114,7 @@ class ImapSession:
             detail = scrub(str(error), self._secrets)
             raise TransportError(ErrorKind.NETWORK, stage, detail) from error
         except (IMAPClientError, imaplib.IMAP4.error) as error:
-            detail = scrub(str(error), self._secrets)
+            detail = scrub(server_text(error), self._secrets)
             kind = refusal_kind(detail)
             if kind == ErrorKind.AUTH_REFUSED:
                 kind = ErrorKind.MAILBOX_ERROR
@@ -263,13 +264,13 @@ def _login(client: IMAPClient, settings: MailboxSettings, tokens: TokenProvider)
         try:
             client.oauth2_login(settings.username, token.value)
         except (LoginError, IMAPClientError, imaplib.IMAP4.error) as error:
-            detail = scrub(str(error), secrets)
+            detail = scrub(server_text(error), secrets)
             raise TransportError(refusal_kind(detail), Stage.AUTH, detail) from error
         return
     try:
         client.login(settings.username, settings.password)
     except (LoginError, IMAPClientError, imaplib.IMAP4.error) as error:
-        detail = scrub(str(error), settings.secrets)
+        detail = scrub(server_text(error), settings.secrets)
         raise TransportError(refusal_kind(detail), Stage.AUTH, detail) from error
 
 

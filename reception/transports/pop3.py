@@ -25,6 +25,7 @@ from reception.transports.base import (
     connection_error,
     refusal_kind,
     scrub,
+    server_text,
     staged_tls_context,
 )
 from reception.transports.tokens import check_claims
@@ -62,7 +63,7 @@ class Pop3Session:
         self._secrets = settings.secrets
 
     def _failure(self, error: Exception) -> TransportError:
-        detail = scrub(str(error), self._secrets)
+        detail = scrub(server_text(error), self._secrets)
         if isinstance(error, TimeoutError):
             return TransportError(ErrorKind.TIMEOUT, Stage.INBOX, "tiempo de espera agotado")
         if isinstance(error, OSError):
@@ -139,7 +140,7 @@ def _login(client: poplib.POP3, settings: MailboxSettings, tokens: TokenProvider
             client.user(settings.username)
             client.pass_(settings.password)
     except poplib.error_proto as error:
-        detail = scrub(_text(error.args[0]) if error.args else str(error), secrets)
+        detail = scrub(server_text(error), secrets)
         raise TransportError(refusal_kind(detail), Stage.AUTH, detail) from error
     except TimeoutError as error:
         raise TransportError(ErrorKind.TIMEOUT, Stage.AUTH, "tiempo de espera agotado") from error

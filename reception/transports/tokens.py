@@ -234,9 +234,3 @@ class EntraTokenProvider:
                 entry = _Entry(_build_application(settings))
                 _applications[key] = entry
             return entry
-
-
-def forget_applications() -> None:
-    """Drop every cached application, so the next token request starts from nothing."""
-    with _applications_lock:
-        _applications.clear()
