@@ -18,6 +18,8 @@ from invoices.dian.types import DianError, Envelope, Limits, Outcome
 
 _HEADER_NAME = re.compile(r"^[!-9;-~]+$")
 _ENCODED_WORD = "=?"
+_ANGLE_ADDRESS = re.compile(r"<\s*([^<>\s@]+@[^<>\s]+?)\s*>")
+_BARE_ADDRESS = re.compile(r"^([^<>\s@\"]+@[^<>\s]+)$")
 _ZIP_TYPES = frozenset(
     {
         "application/zip",
@@ -70,16 +72,17 @@ def split_headers(data: bytes) -> tuple[Headers, bytes]:
 
     Header text is kept as latin-1 so that the original bytes can be recovered exactly later.
     """
-    if data.startswith((b"\r\n", b"\n")):
-        return {}, data[2 if data.startswith(b"\r\n") else 1 :]
-    end_lf = data.find(b"\n\n")
-    end_crlf = data.find(b"\n\r\n")
-    candidates = [(i, 2) for i in (end_lf,) if i >= 0] + [(i, 3) for i in (end_crlf,) if i >= 0]
-    if candidates:
-        end, skip = min(candidates)
-        block, body = data[:end], data[end + skip :]
-    else:
-        block, body = data, b""
+    # Walk line by line: the header block is short, the body may be megabytes.
+    pos = 0
+    block, body = data, b""
+    while True:
+        newline = data.find(b"\n", pos)
+        if newline < 0:
+            break
+        if newline == pos or (newline == pos + 1 and data[pos] == 0x0D):
+            block, body = data[:pos], data[newline + 1 :]
+            break
+        pos = newline + 1
     headers: Headers = {}
     name: str | None = None
     value_lines: list[str] = []
@@ -231,7 +234,7 @@ def read_envelope(headers: Headers, size: int) -> Envelope:
     message_id = headers.get("message-id")
     date_text = headers.get("date")
     decoded_from = decode_header_value(from_header) if from_header is not None else None
-    address = email.utils.parseaddr(decoded_from)[1] if decoded_from else ""
+    address = _address(decoded_from) if decoded_from else None
     date = None
     if date_text:
         try:
@@ -241,11 +244,16 @@ def read_envelope(headers: Headers, size: int) -> Envelope:
     return Envelope(
         message_id=message_id.strip() if message_id else None,
         from_header=decoded_from,
-        from_address=address or None,
+        from_address=address,
         subject=decode_header_value(subject) if subject is not None else None,
         date=date,
         size=size,
     )
+
+
+def _address(value: str) -> str | None:
+    match = _ANGLE_ADDRESS.search(value) or _BARE_ADDRESS.match(value.strip())
+    return match.group(1) if match else None
 
 
 def walk_leaves(headers: Headers, body: bytes, limits: Limits) -> list[Leaf]:

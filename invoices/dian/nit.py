@@ -21,6 +21,8 @@ def nit_check_digit(nit: str) -> int:
 def normalize_nit(value: str) -> str:
     """Keep only the NIT's digits, dropping dots, spaces and a trailing "-DV" check digit."""
     text = value.strip()
+    if text.isdigit() and text.isascii():
+        return text
     if "-" in text:
         text = text.split("-", 1)[0]
     return "".join(ch for ch in text if ch.isascii() and ch.isdigit())

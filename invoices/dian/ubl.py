@@ -53,7 +53,6 @@ _REFERENCE_ELEMENTS = (
     CAC + "DebitNoteDocumentReference",
 )
 _XML_DECLARATION = re.compile(rb"^\s*<\?xml[^>]*\?>")
-_FORBIDDEN = (b"<!DOCTYPE", b"<!ENTITY")
 _UNSAFE_REASON = (
     "El XML declara un DOCTYPE o entidades; se rechaza por seguridad "
     "(posible XXE o bomba de entidades)"
@@ -84,7 +83,7 @@ def parse_xml(data: bytes, limits: Limits) -> etree._Element:
     """Parse untrusted XML bytes or raise DianError (xml_unsafe / xml_invalid / too_large)."""
     if len(data) > limits.max_xml_bytes:
         raise DianError(Outcome.TOO_LARGE, "El XML supera el tamaño permitido")
-    if any(marker in data for marker in _FORBIDDEN):
+    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
         raise DianError(Outcome.XML_UNSAFE, _UNSAFE_REASON)
     if data[:1].isspace():
         data = data.lstrip()
@@ -109,18 +108,25 @@ def local_name(element: etree._Element) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-def _text(element: etree._Element | None, path: str) -> str | None:
-    if element is None:
-        return None
-    found = element.find(path)
+def _find(element: etree._Element | None, *tags: str) -> etree._Element | None:
+    """Direct-child steps; iterchildren matches tags in C, about twice as fast as find()."""
+    for tag in tags:
+        if element is None:
+            return None
+        element = next(element.iterchildren(tag), None)
+    return element
+
+
+def _text(element: etree._Element | None, *tags: str) -> str | None:
+    found = _find(element, *tags)
     if found is None or found.text is None:
         return None
     value = found.text.strip()
     return value or None
 
 
-def _decimal(element: etree._Element | None, path: str) -> Decimal | None:
-    value = _text(element, path)
+def _decimal(element: etree._Element | None, tag: str) -> Decimal | None:
+    value = _text(element, tag)
     if value is None:
         return None
     try:
@@ -152,16 +158,16 @@ def _party(container: etree._Element | None) -> Party:
     """Read a party from PartyTaxScheme, else PartyLegalEntity, else PartyIdentification."""
     if container is None:
         return Party(None, None, None, None)
-    tax_scheme = container.find(CAC + "PartyTaxScheme")
-    legal = container.find(CAC + "PartyLegalEntity")
+    tax_scheme = _find(container, CAC + "PartyTaxScheme")
+    legal = _find(container, CAC + "PartyLegalEntity")
     company = None
     for holder, path in (
-        (tax_scheme, CBC + "CompanyID"),
-        (legal, CBC + "CompanyID"),
-        (container, CAC + "PartyIdentification/" + CBC + "ID"),
+        (tax_scheme, (CBC + "CompanyID",)),
+        (legal, (CBC + "CompanyID",)),
+        (container, (CAC + "PartyIdentification", CBC + "ID")),
     ):
         if holder is not None:
-            company = holder.find(path)
+            company = _find(holder, *path)
             if company is not None and company.text and company.text.strip():
                 break
             company = None
@@ -176,7 +182,7 @@ def _party(container: etree._Element | None) -> Party:
     name = (
         _text(tax_scheme, CBC + "RegistrationName")
         or _text(legal, CBC + "RegistrationName")
-        or _text(container, CAC + "PartyName/" + CBC + "Name")
+        or _text(container, CAC + "PartyName", CBC + "Name")
     )
     return Party(nit, check_digit, id_type, name)
 
@@ -185,8 +191,8 @@ def _tax_lines(root: etree._Element, total_tag: str) -> tuple[TaxLine, ...]:
     lines: list[TaxLine] = []
     for total in root.iterchildren(total_tag):
         for sub in total.iterchildren(CAC + "TaxSubtotal"):
-            category = sub.find(CAC + "TaxCategory")
-            scheme = category.find(CAC + "TaxScheme") if category is not None else None
+            category = _find(sub, CAC + "TaxCategory")
+            scheme = _find(category, CAC + "TaxScheme")
             lines.append(
                 TaxLine(
                     scheme_id=_text(scheme, CBC + "ID") or "",
@@ -205,10 +211,10 @@ def _references(root: etree._Element) -> tuple[DocumentReference, ...]:
     refs: list[DocumentReference] = []
     for billing in root.iterchildren(CAC + "BillingReference"):
         for tag in _REFERENCE_ELEMENTS:
-            ref = billing.find(tag)
+            ref = _find(billing, tag)
             if ref is None:
                 continue
-            uuid = ref.find(CBC + "UUID")
+            uuid = _find(ref, CBC + "UUID")
             refs.append(
                 DocumentReference(
                     number=_text(ref, CBC + "ID"),
@@ -245,15 +251,15 @@ def document_facts(
             Outcome.NOT_DIAN, f"El XML no es una factura ni una nota ({local_name(root)})"
         )
     number = _text(root, CBC + "ID")
-    uuid = root.find(CBC + "UUID")
+    uuid = _find(root, CBC + "UUID")
     cufe = uuid.text.strip() if uuid is not None and uuid.text else None
     if not number:
         raise DianError(Outcome.XML_INVALID, "El documento no tiene número (cbc:ID)")
     if not cufe:
         raise DianError(Outcome.XML_INVALID, "El documento no tiene CUFE/CUDE (cbc:UUID)")
-    totals = root.find(CAC + "LegalMonetaryTotal")
+    totals = _find(root, CAC + "LegalMonetaryTotal")
     if totals is None:
-        totals = root.find(CAC + "RequestedMonetaryTotal")
+        totals = _find(root, CAC + "RequestedMonetaryTotal")
     return DocumentFacts(
         document_type=document_type,
         type_code=_text(root, _TYPE_CODE_ELEMENT[document_type])
@@ -265,8 +271,8 @@ def document_facts(
         issue_time=_time(_text(root, CBC + "IssueTime")),
         profile_execution_id=_text(root, CBC + "ProfileExecutionID"),
         customization_id=_text(root, CBC + "CustomizationID"),
-        supplier=_party(root.find(CAC + "AccountingSupplierParty/" + CAC + "Party")),
-        buyer=_party(root.find(CAC + "AccountingCustomerParty/" + CAC + "Party")),
+        supplier=_party(_find(root, CAC + "AccountingSupplierParty", CAC + "Party")),
+        buyer=_party(_find(root, CAC + "AccountingCustomerParty", CAC + "Party")),
         currency=_text(root, CBC + "DocumentCurrencyCode"),
         line_extension_amount=_decimal(totals, CBC + "LineExtensionAmount"),
         tax_exclusive_amount=_decimal(totals, CBC + "TaxExclusiveAmount"),
@@ -289,8 +295,8 @@ def document_facts(
 
 def application_response(root: etree._Element) -> DianValidation:
     """Read DIAN's ApplicationResponse: the document-level response, not the line responses."""
-    response = root.find(CAC + "DocumentResponse/" + CAC + "Response")
-    reference = root.find(CAC + "DocumentResponse/" + CAC + "DocumentReference")
+    response = _find(root, CAC + "DocumentResponse", CAC + "Response")
+    reference = _find(root, CAC + "DocumentResponse", CAC + "DocumentReference")
     return DianValidation(
         response_code=_text(response, CBC + "ResponseCode"),
         description=_text(response, CBC + "Description"),
@@ -333,7 +339,7 @@ class Unwrapped:
 def unwrap_attached(root: etree._Element, limits: Limits) -> Unwrapped:
     """Open an AttachedDocument: the embedded document and DIAN's ApplicationResponse."""
     document_xml = embedded_xml(
-        root.find(CAC + "Attachment/" + CAC + "ExternalReference/" + CBC + "Description")
+        _find(root, CAC + "Attachment", CAC + "ExternalReference", CBC + "Description")
     )
     if document_xml is None:
         raise DianError(
@@ -348,12 +354,12 @@ def unwrap_attached(root: etree._Element, limits: Limits) -> Unwrapped:
     cufe = None
     validation = None
     for line in root.iterchildren(CAC + "ParentDocumentLineReference"):
-        reference = line.find(CAC + "DocumentReference")
+        reference = _find(line, CAC + "DocumentReference")
         if reference is None:
             continue
         cufe = cufe or _text(reference, CBC + "UUID")
         response_xml = embedded_xml(
-            reference.find(CAC + "Attachment/" + CAC + "ExternalReference/" + CBC + "Description")
+            _find(reference, CAC + "Attachment", CAC + "ExternalReference", CBC + "Description")
         )
         if response_xml is None or validation is not None:
             continue
@@ -366,7 +372,7 @@ def unwrap_attached(root: etree._Element, limits: Limits) -> Unwrapped:
             description=found.description,
             document_cufe=found.document_cufe,
             validation_result_code=_text(
-                reference, CAC + "ResultOfVerification/" + CBC + "ValidationResultCode"
+                reference, CAC + "ResultOfVerification", CBC + "ValidationResultCode"
             ),
             issue_date=found.issue_date,
             issue_time=found.issue_time,
@@ -375,8 +381,8 @@ def unwrap_attached(root: etree._Element, limits: Limits) -> Unwrapped:
         id=_text(root, CBC + "ID"),
         parent_document_id=_text(root, CBC + "ParentDocumentID"),
         cufe=cufe,
-        sender=_party(root.find(CAC + "SenderParty")),
-        receiver=_party(root.find(CAC + "ReceiverParty")),
+        sender=_party(_find(root, CAC + "SenderParty")),
+        receiver=_party(_find(root, CAC + "ReceiverParty")),
         validation=validation,
     )
     return Unwrapped(container, document_root, document_xml)

@@ -1,0 +1,37 @@
+import pytest
+
+from invoices.dian.nit import nit_check_digit, normalize_nit
+
+
+@pytest.mark.parametrize(
+    ("nit", "digit"),
+    [
+        ("900123456", 8),
+        ("800197268", 4),
+        ("830003564", 7),
+        ("901019681", 8),
+        ("42081594", 2),
+        ("1004994836", 0),
+        ("900630128", 1),
+    ],
+)
+def test_known_check_digits(nit: str, digit: int) -> None:
+    assert nit_check_digit(nit) == digit
+
+
+def test_check_digit_ignores_formatting() -> None:
+    assert nit_check_digit("900.123.456-8") == 8
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "1234567890123456"])
+def test_invalid_nit_raises(bad: str) -> None:
+    with pytest.raises(ValueError, match="NIT inválido"):
+        nit_check_digit(bad)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("900123456", "900123456"), (" 900.123.456-8 ", "900123456"), ("830 003 564", "830003564")],
+)
+def test_normalize_nit(raw: str, expected: str) -> None:
+    assert normalize_nit(raw) == expected
