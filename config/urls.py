@@ -4,7 +4,10 @@ from django.contrib import admin
 from django.urls import path
 from django.views.generic import RedirectView
 
+from reception.views import backup_confirm_view
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
+    path("respaldo/confirmar/<str:token>/", backup_confirm_view, name="backup-confirm"),
 ]

@@ -67,6 +67,11 @@ class ReceptionMailbox(models.Model):
     )
     backup_email = models.EmailField(_("Correo de respaldo"), blank=True)
     backup_confirmed_at = models.DateTimeField(_("respaldo confirmado"), null=True, blank=True)
+    backup_confirmation_sent_at = models.DateTimeField(
+        _("confirmación de respaldo enviada"), null=True, blank=True, editable=False
+    )
+    #: Changes with every confirmation e-mail, so only the latest link works, and only once.
+    backup_confirmation_nonce = models.UUIDField(null=True, blank=True, editable=False)
     backup_confirmed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -277,6 +282,8 @@ class IncomingMessage(models.Model):
             models.Index(fields=["mailbox", "server_state"], name="message_server_state_idx"),
             # Triage list: "mail that produced no document", newest first.
             models.Index(fields=["outcome", "-received_at"], name="message_outcome_idx"),
+            # After a UIDVALIDITY change: "is this message already recorded under an old UID?"
+            models.Index(fields=["mailbox", "sha256"], name="message_hash_idx"),
         ]
 
     def __str__(self) -> str:

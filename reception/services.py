@@ -7,16 +7,20 @@ Network work (the connection check) always runs outside database transactions.
 from __future__ import annotations
 
 import datetime
+import uuid
 from typing import Any
 
+from django.conf import settings
+from django.core import signing
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organizations.models import Organization
 from reception.connection import check_tokens, mailbox_settings
 from reception.diagnosis import Diagnosis, diagnose
-from reception.exceptions import ServerTypeChangeNotConfirmed
+from reception.exceptions import ReceptionError, ServerTypeChangeNotConfirmed
 from reception.models import MailboxStatus, ReceptionMailbox, Secret, ServerType
 from reception.status import (
     check_reason,
@@ -24,6 +28,7 @@ from reception.status import (
     mailbox_set_status,
     status_after_passing_check,
 )
+
 
 def secret_replace(
     mailbox: ReceptionMailbox,
@@ -156,7 +161,9 @@ def mailbox_configure(
                 current.notification_email = data.get("notification_email") or ""
                 current.save()
     if run_check:
-        mailbox_check(mailbox, actor=actor, source=source)
+        diagnosis = mailbox_check(mailbox, actor=actor, source=source)
+        if diagnosis.ok and mailbox.status == MailboxStatus.PENDING:
+            backup_confirmation_send(mailbox)
     return mailbox
 
 
@@ -184,3 +191,179 @@ def mailbox_check(
         status, reason = MailboxStatus.INACTIVE, check_reason(diagnosis)
     mailbox_set_status(mailbox, status, reason=reason, actor=actor, source=source)
     return diagnosis
+
+
+def secret_rotate(
+    mailbox: ReceptionMailbox,
+    *,
+    value: str,
+    expires_on: datetime.date | None,
+    notification_email: str,
+    actor: Any = None,
+    source: str,
+) -> Diagnosis:
+    """Make a new secret current (the old one is retired without its value), then check.
+
+    A passing check reactivates the mailbox; this is the guide's "Actualización de secreto en
+    aplicación existente" from our side.
+    """
+    secret_replace(
+        mailbox,
+        value=value,
+        expires_on=expires_on,
+        notification_email=notification_email,
+        actor=actor,
+    )
+    return mailbox_check(mailbox, actor=actor, source=source)
+
+
+# --- Secret expiry -----------------------------------------------------------------------------
+
+
+def secrets_notify_expiring(*, today: datetime.date | None = None) -> dict[str, int]:
+    """Warn N days before each current secret's expiry date (Bogotá), once per secret, and
+    make the mailbox Inactivo once the date has passed.
+
+    A warning whose day was missed (worker down) goes out on the next run, not never. Each
+    secret is claimed with a conditional UPDATE before mailing, so two concurrent runs send one
+    e-mail; a failed send releases the claim for the next run.
+    """
+    from reception.notifications import notify_secret_expired, notify_secret_expiring
+
+    today = today or timezone.localdate()
+    warn_days = settings.RECEPTION_SECRET_WARNING_DAYS
+    counts = {"warned": 0, "expired": 0}
+    current = Secret.objects.filter(is_current=True, expires_on__isnull=False)
+    for secret in current.filter(
+        expired_notice_sent_at__isnull=True, expires_on__lt=today
+    ).select_related("mailbox__organization"):
+        if not _claim(secret, "expired_notice_sent_at"):
+            continue
+        mailbox = secret.mailbox
+        mailbox_set_status(
+            mailbox,
+            MailboxStatus.INACTIVE,
+            reason=_(
+                "El secreto de la aplicación venció el %(date)s. Registre uno nuevo con "
+                "«Actualizar secreto» (guía: «Actualización de secreto en aplicación existente»)."
+            )
+            % {"date": secret.expires_on.isoformat()},
+            source="secret_expiry",
+        )
+        _send_or_release(
+            secret, "expired_notice_sent_at", lambda s=secret: notify_secret_expired(s)
+        )
+        counts["expired"] += 1
+    for secret in current.filter(
+        expiry_warning_sent_at__isnull=True,
+        expired_notice_sent_at__isnull=True,
+        expires_on__gte=today,
+        expires_on__lte=today + datetime.timedelta(days=warn_days),
+    ).select_related("mailbox__organization"):
+        if not _claim(secret, "expiry_warning_sent_at"):
+            continue
+        days_left = (secret.expires_on - today).days
+        _send_or_release(
+            secret,
+            "expiry_warning_sent_at",
+            lambda s=secret, d=days_left: notify_secret_expiring(s, days_left=d),
+        )
+        counts["warned"] += 1
+    return counts
+
+
+def _claim(secret: Secret, field: str) -> bool:
+    return bool(
+        Secret.objects.filter(pk=secret.pk, **{f"{field}__isnull": True}).update(
+            **{field: timezone.now()}
+        )
+    )
+
+
+def _send_or_release(secret: Secret, field: str, send: Any) -> None:
+    try:
+        send()
+    except Exception:
+        Secret.objects.filter(pk=secret.pk).update(**{field: None})
+        raise
+
+
+# --- POP3 backup address -----------------------------------------------------------------------
+
+BACKUP_SALT = "reception.backup-confirmation"
+
+
+class BackupLinkInvalid(ReceptionError):
+    """The confirmation link is tampered, expired, already used or replaced by a newer one."""
+
+
+def backup_confirmation_send(mailbox: ReceptionMailbox) -> str:
+    """Mail a one-time, expiring confirmation link to the backup address; return the link."""
+    from reception.notifications import send_backup_confirmation
+
+    nonce = uuid.uuid4()
+    ReceptionMailbox.objects.filter(pk=mailbox.pk).update(
+        backup_confirmation_nonce=nonce, backup_confirmation_sent_at=timezone.now()
+    )
+    mailbox.backup_confirmation_nonce = nonce
+    token = signing.dumps({"m": mailbox.pk, "n": nonce.hex}, salt=BACKUP_SALT)
+    link = settings.SITE_URL + reverse("backup-confirm", args=[token])
+    days = settings.RECEPTION_BACKUP_CONFIRMATION_DAYS
+    transaction.on_commit(lambda: send_backup_confirmation(mailbox, link, days))
+    return link
+
+
+def backup_confirm(token: str) -> ReceptionMailbox:
+    """Confirm the backup address from the e-mailed link; a passing mailbox becomes Activo."""
+    max_age = datetime.timedelta(days=settings.RECEPTION_BACKUP_CONFIRMATION_DAYS)
+    try:
+        payload = signing.loads(token, salt=BACKUP_SALT, max_age=max_age)
+    except signing.SignatureExpired as error:
+        raise BackupLinkInvalid(
+            _("El enlace de confirmación venció; pida uno nuevo guardando de nuevo el buzón.")
+        ) from error
+    except signing.BadSignature as error:
+        raise BackupLinkInvalid(_("El enlace de confirmación no es válido.")) from error
+    with transaction.atomic():
+        mailbox = (
+            ReceptionMailbox.objects.select_for_update()
+            .filter(pk=payload.get("m"), backup_confirmation_nonce=uuid.UUID(hex=payload["n"]))
+            .first()
+        )
+        if mailbox is None:
+            raise BackupLinkInvalid(
+                _("Este enlace ya se usó o fue reemplazado por uno más reciente.")
+            )
+        _backup_confirmed(mailbox, actor=None, source="backup_link")
+    return mailbox
+
+
+def backup_confirm_manually(mailbox: ReceptionMailbox, *, actor: Any) -> None:
+    """Soporte confirms the backup address by hand (e.g. the link could not be delivered)."""
+    with transaction.atomic():
+        mailbox = ReceptionMailbox.objects.select_for_update().get(pk=mailbox.pk)
+        _backup_confirmed(mailbox, actor=actor, source="soporte_manual")
+
+
+def _backup_confirmed(mailbox: ReceptionMailbox, *, actor: Any, source: str) -> None:
+    mailbox.backup_confirmed_at = timezone.now()
+    mailbox.backup_confirmed_by = actor if getattr(actor, "pk", None) else None
+    mailbox.backup_confirmation_nonce = None
+    mailbox.save(
+        update_fields=[
+            "backup_confirmed_at",
+            "backup_confirmed_by",
+            "backup_confirmation_nonce",
+            "updated_at",
+        ]
+    )
+    if mailbox.status == MailboxStatus.PENDING:
+        how = _("a mano por %(user)s") % {"user": actor} if actor else _("con el enlace enviado")
+        mailbox_set_status(
+            mailbox,
+            MailboxStatus.ACTIVE,
+            reason=_("Correo de respaldo %(email)s confirmado %(how)s.")
+            % {"email": mailbox.backup_email, "how": how},
+            actor=actor,
+            source=source,
+        )
