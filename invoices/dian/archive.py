@@ -112,7 +112,7 @@ def _bounded_read(
 ) -> bytes:
     ratio_cap = max(limits.max_zip_ratio * max(info.compress_size, 1), limits.zip_ratio_floor_bytes)
     remaining_total = limits.max_zip_total_bytes - budget.total_bytes
-    cap = min(limits.max_zip_entry_bytes, remaining_total, ratio_cap)
+    cap = max(min(limits.max_zip_entry_bytes, remaining_total, ratio_cap), 0)
     try:
         with archive.open(info) as handle:
             content = handle.read(cap + 1)
@@ -125,10 +125,13 @@ def _bounded_read(
             Outcome.ZIP_INVALID, "El ZIP usa un método de compresión no soportado"
         ) from exc
     if len(content) > cap:
-        if cap == ratio_cap:
+        if len(content) > limits.max_zip_ratio * max(info.compress_size, 1):
             reason = "El ZIP tiene una tasa de compresión sospechosa (posible bomba ZIP)"
         else:
-            reason = "El contenido descomprimido del ZIP supera el límite permitido"
+            reason = (
+                f"El contenido descomprimido del ZIP supera {cap / 1024 / 1024:.1f} MB "
+                "(posible bomba ZIP)"
+            )
         raise DianError(Outcome.ZIP_UNSAFE, reason)
     budget.total_bytes += len(content)
     return content

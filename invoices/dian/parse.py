@@ -156,7 +156,7 @@ def document_in_entries(entries: list[Entry], limits: Limits) -> FoundDocument |
         if head.startswith(_PDF_MAGIC):
             pdf = pdf or entry
             continue
-        if not head.startswith(b"<"):
+        if not head.startswith((b"<", b"\xff\xfe", b"\xfe\xff")):
             continue
         try:
             root = parse_xml(entry.data, limits)
