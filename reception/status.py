@@ -23,7 +23,7 @@ from reception.models import MailboxStatus, Protocol, ReceptionMailbox, StatusCh
 from reception.transports.base import TransportError
 
 if TYPE_CHECKING:
-    from reception.diagnosis import Diagnosis
+    from reception.diagnosis import Cause, Diagnosis
 
 STAGE_TITLES = {
     "dns": gettext_lazy("Resolución del nombre del servidor"),
@@ -50,7 +50,7 @@ def mailbox_set_status(
     with transaction.atomic():
         StatusChange.objects.create(
             mailbox=mailbox,
-            from_status=mailbox.status if mailbox.status_changed_at else "",
+            from_status=mailbox.status,
             to_status=status,
             reason=reason,
             actor=actor if getattr(actor, "pk", None) else None,
@@ -137,7 +137,7 @@ def failure_reason(error: TransportError, mailbox: ReceptionMailbox) -> str:
     from reception.diagnosis import explain
 
     causes = explain(error, mailbox_settings(mailbox))
-    hint = f" {causes[0].text}" if causes else ""
+    hint = _hint(causes[0]) if causes else ""
     return _("Falló «%(stage)s»: %(detail)s.%(hint)s") % {
         "stage": STAGE_TITLES.get(str(error.stage), str(error.stage)),
         "detail": error.detail.rstrip("."),
@@ -150,9 +150,14 @@ def check_reason(diagnosis: Diagnosis) -> str:
     step = diagnosis.failed_step
     if step is None:
         return _("Conexión correcta.")
-    hint = f" {step.causes[0].text}" if step.causes else ""
+    hint = _hint(step.causes[0]) if step.causes else ""
     return _("Falló «%(stage)s»: %(detail)s.%(hint)s") % {
         "stage": step.title,
         "detail": step.detail.rstrip("."),
         "hint": hint,
     }
+
+
+def _hint(cause: Cause) -> str:
+    section = _(" (guía: «%(section)s»)") % {"section": cause.section} if cause.section else ""
+    return f" {cause.text}{section}"
