@@ -744,6 +744,23 @@ def _sample_subject(xml: bytes) -> str:
     )
 
 
+def _sample_fields(xml: bytes) -> tuple[str, str, str, str, str]:
+    """Number, CUFE, supplier NIT, supplier name and buyer NIT of a bare sample document."""
+    root = etree.fromstring(xml.strip().removeprefix(b"\xef\xbb\xbf"))
+    cbc, cac = _SAMPLE_CBC, _SAMPLE_CAC
+    supplier = root.find(f"{cac}AccountingSupplierParty/{cac}Party/{cac}PartyTaxScheme")
+    buyer = root.find(f"{cac}AccountingCustomerParty/{cac}Party/{cac}PartyTaxScheme")
+    assert supplier is not None
+    assert buyer is not None
+    return (
+        root.findtext(f"{cbc}ID", "").strip(),
+        root.findtext(f"{cbc}UUID", "").strip(),
+        supplier.findtext(f"{cbc}CompanyID", "").strip(),
+        supplier.findtext(f"{cbc}RegistrationName", "").strip(),
+        buyer.findtext(f"{cbc}CompanyID", "").strip(),
+    )
+
+
 def wrap_sample(
     xml: bytes,
     *,
@@ -751,9 +768,29 @@ def wrap_sample(
     seed: int = 0,
     nested_zip: bool = False,
     include_pdf: bool = True,
+    attached: bool = False,
 ) -> bytes:
-    """Put a real sample document, byte for byte, into a ZIP with a PDF and a DIAN e-mail."""
+    """Put a real sample document into a ZIP with a PDF and a DIAN e-mail.
+
+    By default the sample travels byte for byte; with `attached` a bare Invoice / CreditNote /
+    DebitNote is first wrapped, as CDATA, in an AttachedDocument with DIAN's ApplicationResponse.
+    """
     subject = subject or _sample_subject(xml)
+    if attached:
+        number, cufe, supplier_nit, supplier_name, buyer_nit = _sample_fields(xml)
+        response = make_application_response(
+            number=number, cufe=cufe, supplier_nit=supplier_nit, supplier_name=supplier_name
+        )
+        xml = make_attached_document(
+            xml,
+            number=number,
+            cufe=cufe,
+            sender_nit=supplier_nit,
+            sender_name=supplier_name,
+            receiver_nit=buyer_nit,
+            receiver_name="ADQUIRIENTE",
+            application_response=response,
+        )
     entries = [(f"sample{seed:04d}.xml", xml)]
     if include_pdf:
         entries.append((f"sample{seed:04d}.pdf", make_pdf("Representación gráfica", seed=seed)))
