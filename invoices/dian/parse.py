@@ -213,7 +213,5 @@ def _same_cufe(left: str | None, right: str) -> bool:
 
 
 def _too_large(leaf: Leaf, limits: Limits) -> str:
-    return (
-        f"El adjunto {leaf.filename or ''} supera el límite de "
-        f"{limits.max_attachment_bytes / _MB:.0f} MB".replace("  ", " ")
-    )
+    name = f" {leaf.filename}" if leaf.filename else ""
+    return f"El adjunto{name} supera el límite de {limits.max_attachment_bytes / _MB:.0f} MB"
