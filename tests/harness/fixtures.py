@@ -1,0 +1,126 @@
+"""pytest fixtures for the real test servers.
+
+Register once for the whole suite, in the top-level ``tests/conftest.py``::
+
+    pytest_plugins = ["tests.harness.fixtures"]
+
+Servers are session-scoped (one set per pytest-xdist worker: ephemeral ports, per-worker temp
+dirs); their state is reset around every test that asks for them.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from .dovecot import Dovecot
+from .entra import FakeEntra
+from .pki import TestPKI
+
+
+def harness_http_session(ca_bundle: str | os.PathLike[str]) -> requests.Session:
+    """The HTTP client msal must be given: trusts the test CA and ignores REQUESTS_CA_BUNDLE.
+
+    requests lets ``REQUESTS_CA_BUNDLE``/``CURL_CA_BUNDLE`` from the environment override
+    ``verify=``; ``trust_env = False`` is what makes the CA bundle stick.
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = os.fspath(ca_bundle)
+    return session
+
+
+@pytest.fixture(scope="session")
+def harness_pki(tmp_path_factory: pytest.TempPathFactory) -> TestPKI:
+    """Test CA + loopback server certificate; ``harness_pki.ca_pem`` is the app's CA bundle."""
+    return TestPKI.create(tmp_path_factory.mktemp("harness-pki"))
+
+
+@pytest.fixture(scope="session")
+def harness_ssl_context(harness_pki: TestPKI) -> ssl.SSLContext:
+    """A client TLS context trusting only the test CA (for imapclient / poplib in tests)."""
+    return ssl.create_default_context(cafile=str(harness_pki.ca_pem))
+
+
+@pytest.fixture
+def harness_requests_session(harness_pki: TestPKI) -> Iterator[requests.Session]:
+    session = harness_http_session(harness_pki.ca_pem)
+    yield session
+    session.close()
+
+
+@pytest.fixture(scope="session")
+def fake_entra_server(harness_pki: TestPKI) -> Iterator[FakeEntra]:
+    """The session's FakeEntra, not reset; tests want ``fake_entra``."""
+    entra = FakeEntra(harness_pki)
+    yield entra
+    entra.stop()
+
+
+@pytest.fixture
+def fake_entra(fake_entra_server: FakeEntra) -> Iterator[FakeEntra]:
+    """FakeEntra with no tenants, zero counters and no faults; fails the test on its own bugs."""
+    fake_entra_server.reset()
+    yield fake_entra_server
+    errors = list(fake_entra_server.server_errors)
+    fake_entra_server.reset()
+    if errors:
+        pytest.fail(f"FakeEntra raised while answering: {errors!r}")
+
+
+def _dovecot_session(pki: TestPKI, entra: FakeEntra, move_capability: bool) -> Iterator[Dovecot]:
+    server = Dovecot(pki, entra, move_capability=move_capability)
+    server.start()
+    yield server
+    server.close()
+
+
+def _dovecot_per_test(server: Dovecot) -> Iterator[Dovecot]:
+    if not server.running:  # a test may have crashed or stopped it
+        server.start()
+    server.reset()
+    offset = server.log_size()
+    yield server
+    if not server.running or server.penalized_since(offset):
+        server.restart()  # start the next test without an auth penalty or a dead server
+    server.reset()
+
+
+@pytest.fixture(scope="session")
+def dovecot_server(harness_pki: TestPKI, fake_entra_server: FakeEntra) -> Iterator[Dovecot]:
+    """The session's Dovecot, not reset; tests want ``dovecot``."""
+    yield from _dovecot_session(harness_pki, fake_entra_server, move_capability=True)
+
+
+@pytest.fixture
+def dovecot(dovecot_server: Dovecot, fake_entra: FakeEntra) -> Iterator[Dovecot]:
+    """Dovecot with no users; modern-auth logins are judged by the (reset) ``fake_entra``."""
+    yield from _dovecot_per_test(dovecot_server)
+
+
+@pytest.fixture(scope="session")
+def dovecot_without_move_server(
+    harness_pki: TestPKI, fake_entra_server: FakeEntra
+) -> Iterator[Dovecot]:
+    yield from _dovecot_session(harness_pki, fake_entra_server, move_capability=False)
+
+
+@pytest.fixture
+def dovecot_without_move(
+    dovecot_without_move_server: Dovecot, fake_entra: FakeEntra
+) -> Iterator[Dovecot]:
+    """A second Dovecot that does not advertise MOVE, for the COPY + EXPUNGE path."""
+    yield from _dovecot_per_test(dovecot_without_move_server)
+
+
+@pytest.fixture
+def reception_settings(settings: Any, harness_pki: TestPKI, fake_entra: FakeEntra) -> Any:
+    """Django settings pointing the app at FakeEntra and the test CA (pytest-django)."""
+    settings.MICROSOFT_AUTHORITY_HOST = fake_entra.url
+    settings.RECEPTION_CA_BUNDLE = str(harness_pki.ca_pem)
+    return settings
