@@ -129,6 +129,9 @@ class ReceivedDocument(models.Model):
             models.Index(fields=["supplier_nit"], name="doc_supplier_idx"),
             # Linking notes to invoices by number within an organization.
             models.Index(fields=["organization", "number"], name="doc_org_number_idx"),
+            # The workspace's CUFE search for users who see every organization (superusers):
+            # the unique (organization, cufe) index only helps when the organization is known.
+            models.Index(fields=["cufe"], name="doc_cufe_idx"),
         ]
 
     def __str__(self) -> str:

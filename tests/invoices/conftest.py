@@ -1,0 +1,21 @@
+"""Fixtures of the accountants' workspace tests: a private storage in a temporary directory."""
+
+import pytest
+from django.utils.functional import empty
+
+from reception.storage import private_storage
+
+
+@pytest.fixture
+def private_storage_root(settings, tmp_path, monkeypatch):
+    """Point the private storage at a fresh directory for one test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "media" / "private"
+    monkeypatch.setattr(private_storage, "_wrapped", empty)
+    return settings.PRIVATE_STORAGE_ROOT
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """The personas are created for almost every test; a slow hasher only slows the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
