@@ -6,6 +6,8 @@ the connection check, the scheduled fetch and the command line.
 
 from __future__ import annotations
 
+import imaplib
+import poplib
 import re
 import socket
 import ssl
@@ -292,6 +294,22 @@ _DISABLED_PATTERN = re.compile(
     r"(?i)(not enabled for (imap|pop)|(imap|pop3?) (access )?(is )?(disabled|not enabled)"
     r"|protocol (is )?disabled)"
 )
+
+
+def lost_connection(error: BaseException) -> bool:
+    """Whether a library error is really the connection dropping, however it was re-raised.
+
+    imapclient turns imaplib's abort into LoginError and poplib reports EOF as "-ERR EOF": both
+    read as refusals unless the chain of causes is followed.
+    """
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, OSError | imaplib.IMAP4.abort):
+            return True
+        if isinstance(current, poplib.error_proto) and server_text(current) == "-ERR EOF":
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def refusal_kind(text: str) -> ErrorKind:

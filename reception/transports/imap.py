@@ -25,6 +25,7 @@ from reception.transports.base import (
     TokenProvider,
     TransportError,
     connection_error,
+    lost_connection,
     refusal_kind,
     scrub,
     server_text,
@@ -153,7 +154,8 @@ class ImapSession:
         if not uids:
             return
         with self._converting(Stage.INBOX):
-            sizes_response = self.client.fetch(uid_set(uids), ["RFC822.SIZE"])
+            # A list, not a compact "1:3" set: imapclient filters the answer by int(id).
+            sizes_response = self.client.fetch(list(uids), ["RFC822.SIZE"])
         sizes = {uid: int(data[b"RFC822.SIZE"]) for uid, data in sizes_response.items()}
         batch: list[int] = []
         batch_total = 0
@@ -175,7 +177,7 @@ class ImapSession:
         if not uids:
             return
         with self._converting(Stage.INBOX):
-            bodies = self.client.fetch(uid_set(uids), ["BODY.PEEK[]"])
+            bodies = self.client.fetch(uids, ["BODY.PEEK[]"])
         for uid in uids:
             data = bodies.get(uid)
             if data is not None and b"BODY[]" in data:
@@ -263,15 +265,21 @@ def _login(client: IMAPClient, settings: MailboxSettings, tokens: TokenProvider)
         secrets = (*settings.secrets, token.value)
         try:
             client.oauth2_login(settings.username, token.value)
-        except (LoginError, IMAPClientError, imaplib.IMAP4.error) as error:
-            detail = scrub(server_text(error), secrets)
-            raise TransportError(refusal_kind(detail), Stage.AUTH, detail) from error
+        except (LoginError, IMAPClientError, imaplib.IMAP4.error, OSError) as error:
+            raise _login_error(error, secrets) from error
         return
     try:
         client.login(settings.username, settings.password)
-    except (LoginError, IMAPClientError, imaplib.IMAP4.error) as error:
-        detail = scrub(server_text(error), settings.secrets)
-        raise TransportError(refusal_kind(detail), Stage.AUTH, detail) from error
+    except (LoginError, IMAPClientError, imaplib.IMAP4.error, OSError) as error:
+        raise _login_error(error, settings.secrets) from error
+
+
+def _login_error(error: BaseException, secrets: tuple[str, ...]) -> TransportError:
+    detail = scrub(server_text(error), secrets)
+    if lost_connection(error):
+        kind = ErrorKind.TIMEOUT if isinstance(error, TimeoutError) else ErrorKind.NETWORK
+        return TransportError(kind, Stage.AUTH, detail)
+    return TransportError(refusal_kind(detail), Stage.AUTH, detail)
 
 
 def _connect(settings: MailboxSettings) -> tuple[IMAPClient, ConnectionInfo]:

@@ -23,6 +23,7 @@ from reception.transports.base import (
     TokenProvider,
     TransportError,
     connection_error,
+    lost_connection,
     refusal_kind,
     scrub,
     server_text,
@@ -66,7 +67,7 @@ class Pop3Session:
         detail = scrub(server_text(error), self._secrets)
         if isinstance(error, TimeoutError):
             return TransportError(ErrorKind.TIMEOUT, Stage.INBOX, "tiempo de espera agotado")
-        if isinstance(error, OSError):
+        if lost_connection(error):
             return TransportError(ErrorKind.NETWORK, Stage.INBOX, detail)
         kind = refusal_kind(detail)
         if kind == ErrorKind.AUTH_REFUSED:
@@ -141,7 +142,8 @@ def _login(client: poplib.POP3, settings: MailboxSettings, tokens: TokenProvider
             client.pass_(settings.password)
     except poplib.error_proto as error:
         detail = scrub(server_text(error), secrets)
-        raise TransportError(refusal_kind(detail), Stage.AUTH, detail) from error
+        kind = ErrorKind.NETWORK if lost_connection(error) else refusal_kind(detail)
+        raise TransportError(kind, Stage.AUTH, detail) from error
     except TimeoutError as error:
         raise TransportError(ErrorKind.TIMEOUT, Stage.AUTH, "tiempo de espera agotado") from error
     except OSError as error:

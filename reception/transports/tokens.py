@@ -17,6 +17,7 @@ from typing import Any
 
 import msal
 import requests
+from msal.exceptions import MsalServiceError
 from requests.adapters import HTTPAdapter
 
 from reception.transports.base import (
@@ -112,13 +113,16 @@ def classify_entra_result(result: dict[str, Any], secrets: tuple[str, ...]) -> T
     return TransportError(ErrorKind.ENTRA_ERROR, Stage.TOKEN, detail, codes=codes)
 
 
-def _request_error(error: requests.RequestException, secrets: tuple[str, ...]) -> TransportError:
+def _request_error(
+    error: requests.RequestException | MsalServiceError, secrets: tuple[str, ...]
+) -> TransportError:
+    """Failures below Entra's JSON answers: TLS, timeouts, refused connections, HTTP 5xx."""
     detail = scrub(str(error), secrets)
     if isinstance(error, requests.exceptions.SSLError):
         return TransportError(ErrorKind.TLS, Stage.TOKEN, detail)
     if isinstance(error, requests.Timeout):
         return TransportError(ErrorKind.TIMEOUT, Stage.TOKEN, detail)
-    if isinstance(error, requests.HTTPError):
+    if isinstance(error, requests.HTTPError | MsalServiceError):
         return TransportError(ErrorKind.AUTHORITY_UNAVAILABLE, Stage.TOKEN, detail)
     return TransportError(ErrorKind.NETWORK, Stage.TOKEN, detail)
 
@@ -195,7 +199,7 @@ def _build_application(settings: MailboxSettings) -> msal.ConfidentialClientAppl
         raise TransportError(
             ErrorKind.TENANT_NOT_FOUND, Stage.TOKEN, scrub(str(error), settings.secrets)
         ) from error
-    except requests.RequestException as error:
+    except (requests.RequestException, MsalServiceError) as error:
         raise _request_error(error, settings.secrets) from error
 
 
@@ -215,7 +219,7 @@ class EntraTokenProvider:
         entry = self._entry(settings)
         try:
             result = entry.application.acquire_token_for_client(scopes=[OUTLOOK_SCOPE])
-        except requests.RequestException as error:
+        except (requests.RequestException, MsalServiceError) as error:
             entry.failed = True
             raise _request_error(error, settings.secrets) from error
         if "access_token" not in result:
