@@ -9,11 +9,13 @@ check made here.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.core.files.base import ContentFile
 from django.db import transaction
@@ -21,12 +23,21 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from invoices.dian import DEFAULT_LIMITS, Limits, Outcome, ParsedMail, Severity, parse_message
+from invoices.dian import (
+    DEFAULT_LIMITS,
+    DocumentFacts,
+    Limits,
+    Outcome,
+    ParsedMail,
+    Severity,
+    parse_message,
+)
 from invoices.dian.checks import check_buyer
 from invoices.models import DocumentTax, DocumentType, ReceivedDocument
 from reception.models import IncomingMessage, MessageOutcome, ReceptionMailbox
 from reception.storage import private_storage
 
+BOGOTA = ZoneInfo("America/Bogota")
 TAX_NAMES = {"01": "IVA", "02": "IC", "03": "ICA", "04": "INC", "05": "ReteIVA", "06": "ReteRenta"}
 
 
@@ -214,7 +225,7 @@ def _document(message: IncomingMessage, result: ParsedMail, organization) -> Rec
         cufe=facts.cufe,
         cufe_scheme=facts.cufe_scheme or "",
         issue_date=facts.issue_date,
-        issue_time=facts.issue_time,
+        issue_time=_bogota_time(facts),
         supplier_nit=facts.supplier.nit or "",
         supplier_check_digit=facts.supplier.check_digit or "",
         supplier_name=facts.supplier.name or "",
@@ -242,6 +253,16 @@ def _document(message: IncomingMessage, result: ParsedMail, organization) -> Rec
     if result.pdf:
         document.pdf_file.name = _store(f"{stem}.pdf", result.pdf)
     return document
+
+
+def _bogota_time(facts: DocumentFacts) -> datetime.time | None:
+    """The issue time on Bogotá's clock (the database keeps times without offsets)."""
+    issued_at = facts.issued_at
+    if issued_at is None or facts.issue_time is None:
+        return None
+    if timezone.is_naive(issued_at):
+        return issued_at.time()
+    return timezone.localtime(issued_at, BOGOTA).time()
 
 
 def _file_stem(organization_id: int, cufe: str) -> str:

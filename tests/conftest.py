@@ -11,6 +11,8 @@ from django.contrib.auth.models import Group
 from organizations.roles import SOPORTE_GROUP, Role
 from organizations.services import membership_set, organization_add
 
+pytest_plugins = ["tests.harness.fixtures"]
+
 PASSWORD = "correct horse battery staple"
 
 
