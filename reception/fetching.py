@@ -128,6 +128,7 @@ def mailbox_fetch(
             finished_at=timezone.now(),
         )
         raise MailboxBusy(_("Otra lectura de este buzón está en curso."))
+    mailbox.refresh_from_db()  # the lock is ours: read the configuration as it is now
     run = FetchRun.objects.create(mailbox=mailbox, trigger=trigger)
     summary = FetchSummary()
     fetch = _Fetch(mailbox, token, summary, max_messages, processes)
