@@ -1,0 +1,202 @@
+"""CSV and XLSX exports of the filtered list, with taxes by type, read back and checked."""
+
+import csv
+import datetime
+import io
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from openpyxl import load_workbook
+
+from invoices.exports import EXPORT_CHUNK_SIZE, export_headers
+from tests.factories.documents import DocumentTaxFactory, ReceivedDocumentFactory
+
+CSV_URL = reverse("admin:invoices_receiveddocument_export_csv")
+XLSX_URL = reverse("admin:invoices_receiveddocument_export_xlsx")
+
+
+@pytest.fixture
+def documents(org_a, org_b):
+    invoice = ReceivedDocumentFactory(
+        organization=org_a,
+        number="FE1",
+        issue_date=datetime.date(2026, 3, 2),
+        supplier_name="Andina, Ltda.",
+        payable_amount=Decimal("1165000.00"),
+    )
+    DocumentTaxFactory(document=invoice)  # IVA 190.000
+    DocumentTaxFactory(document=invoice, scheme_id="04", name="INC", amount=Decimal("80000"))
+    DocumentTaxFactory(document=invoice, scheme_id="03", name="ICA", amount=Decimal("9660.5"))
+    DocumentTaxFactory(document=invoice, scheme_id="22", name="INC Bolsas", amount=Decimal("66"))
+    DocumentTaxFactory(
+        document=invoice, scheme_id="06", amount=Decimal("25000"), is_withholding=True
+    )
+    DocumentTaxFactory(
+        document=invoice, scheme_id="05", amount=Decimal("28500"), is_withholding=True
+    )
+    DocumentTaxFactory(
+        document=invoice, scheme_id="07", amount=Decimal("4140"), is_withholding=True
+    )
+    DocumentTaxFactory(document=invoice, scheme_id="ZZ", amount=Decimal("100"), is_withholding=True)
+    ReceivedDocumentFactory(
+        organization=org_a,
+        number="NC1",
+        credit_note=True,
+        issue_date=datetime.date(2026, 3, 1),
+        supplier_nit="811222333",
+    )
+    ReceivedDocumentFactory(organization=org_b, number="AJENA")
+    return invoice
+
+
+def csv_rows(response):
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    return [
+        dict(zip(export_headers(), row, strict=True))
+        for row in list(csv.reader(io.StringIO(text[1:])))[1:]
+    ]
+
+
+def xlsx_rows(response):
+    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    rows = list(workbook.active.iter_rows(values_only=True))
+    assert list(rows[0]) == export_headers()
+    return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
+
+
+def test_it_exports_csv_with_taxes_by_type(client, bob, documents):
+    client.force_login(bob)
+
+    response = client.get(CSV_URL)
+
+    assert response.status_code == 200
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].startswith('attachment; filename="documentos-')
+    rows = csv_rows(response)
+    assert [row["Número"] for row in rows] == ["FE1", "NC1"]
+    first = rows[0]
+    assert first["Fecha de emisión"] == "2026-03-02"
+    assert first["Tipo"] == "Factura"
+    assert first["Proveedor"] == "Andina, Ltda."
+    assert first["CUFE/CUDE"] == documents.cufe
+    assert first["Total a pagar"] == "1165000.00"
+    assert (first["IVA"], first["INC"], first["ICA"], first["IC"]) == (
+        "190000.00",
+        "80000.00",
+        "9660.50",
+        "",
+    )
+    assert first["Otros impuestos"] == "66.00"
+    assert (first["ReteRenta"], first["ReteIVA"], first["ReteICA"]) == (
+        "25000.00",
+        "28500.00",
+        "4140.00",
+    )
+    assert first["Otras retenciones"] == "100.00"
+    assert first["Validado por la DIAN"] == "Sí"
+    assert first["Estado de revisión"] == "Pendiente"
+    assert rows[1]["Tipo"] == "Nota crédito"
+    assert rows[1]["IVA"] == ""
+
+
+def test_it_exports_xlsx_with_typed_cells(client, alice, documents):
+    client.force_login(alice)
+
+    response = client.get(XLSX_URL)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == (
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert response["Content-Disposition"].startswith('attachment; filename="documentos-')
+    rows = xlsx_rows(response)
+    assert [row["Número"] for row in rows] == ["FE1", "NC1"]
+    first = rows[0]
+    assert first["Fecha de emisión"] == datetime.datetime(2026, 3, 2)
+    assert first["Total a pagar"] == 1165000
+    assert first["IVA"] == 190000
+    assert first["ICA"] == 9660.5
+    assert first["ReteIVA"] == 28500
+    assert first["IC"] is None
+
+
+@pytest.mark.parametrize("url", [CSV_URL, XLSX_URL])
+def test_it_exports_what_the_list_shows_filtered_and_searched(client, bob, documents, url):
+    client.force_login(bob)
+    read = csv_rows if url == CSV_URL else xlsx_rows
+
+    def numbers(**params):
+        return [row["Número"] for row in read(client.get(url, params))]
+
+    assert numbers(document_type__exact="credit_note") == ["NC1"]
+    assert numbers(q="811222333") == ["NC1"]
+    assert numbers(q=documents.cufe) == ["FE1"]
+    assert numbers(o="1") == ["NC1", "FE1"]  # oldest first, as the list sorted by date
+    assert numbers(issue_date__day=1, issue_date__month=3, issue_date__year=2026) == ["NC1"]
+
+
+@pytest.mark.parametrize("url", [CSV_URL, XLSX_URL])
+def test_it_never_exports_another_organizations_documents(client, charlie, documents, url):
+    client.force_login(charlie)
+    read = csv_rows if url == CSV_URL else xlsx_rows
+
+    assert [row["Número"] for row in read(client.get(url))] == ["AJENA"]
+
+
+@pytest.mark.parametrize("url", [CSV_URL, XLSX_URL])
+def test_it_refuses_the_export_without_the_permission(client, sofia, documents, url):
+    client.force_login(sofia)
+
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", [CSV_URL, XLSX_URL])
+def test_it_refuses_the_export_to_a_member_without_the_export_permission(
+    client, bob, documents, url
+):
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.get(name="Contador")
+    group.permissions.remove(Permission.objects.get(codename="export_receiveddocument"))
+    client.force_login(bob)
+
+    assert client.get(url).status_code == 403
+    assert (
+        "Exportar CSV"
+        not in client.get(reverse("admin:invoices_receiveddocument_changelist")).content.decode()
+    )
+
+
+@pytest.mark.parametrize("url", [CSV_URL, XLSX_URL])
+def test_it_answers_400_to_an_unknown_filter(client, bob, documents, url):
+    client.force_login(bob)
+
+    assert client.get(url, {"organization__nit": "1"}).status_code == 400
+
+
+def test_it_links_the_export_to_the_current_filters(client, bob, documents):
+    client.force_login(bob)
+
+    page = client.get(
+        reverse("admin:invoices_receiveddocument_changelist"),
+        {"q": "811222333", "p": "1"},
+    ).content.decode()
+
+    assert f'href="{CSV_URL}?q=811222333"' in page
+    assert f'href="{XLSX_URL}?q=811222333"' in page
+
+
+def test_it_reads_taxes_a_chunk_at_a_time(client, bob, org_a, django_assert_max_num_queries):
+    for document in ReceivedDocumentFactory.create_batch(3, organization=org_a):
+        DocumentTaxFactory(document=document)
+    client.force_login(bob)
+    response = client.get(CSV_URL)
+
+    # The rows and their taxes: one query each per chunk, whatever the number of rows.
+    with django_assert_max_num_queries(2):
+        rows = csv_rows(response)
+    assert len(rows) == 3 < EXPORT_CHUNK_SIZE
+    assert {row["IVA"] for row in rows} == {"190000.00"}
