@@ -1,0 +1,513 @@
+"""The "Correo Recepción de Documentos Electrónicos" form, with every check the guide implies.
+
+The admin and the `mailbox_configure` command both validate through `MailboxConfigurationForm`;
+saving is `reception.services.mailbox_configure`'s job. Nothing here opens a network connection.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+import uuid
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db.models import BLANK_CHOICE_DASH
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
+
+from reception.models import Protocol, ReceptionMailbox, Secret, Security, ServerType
+
+INTRO_PARAGRAPHS = (
+    _(
+        "Si deseas consultar desde la aplicación los documentos electrónicos que tus proveedores "
+        "te han emitido, diligencia la siguiente información. Ten en cuenta que con esta "
+        "información estaremos accediendo a dicho correo, por lo tanto, te sugerimos que este sea "
+        "destinado únicamente para recibir documentos electrónicos. Si no se tramitan todos los "
+        "campos, no podrás consultar los documentos que recibas electrónicamente."
+    ),
+    _(
+        "Si el protocolo de Seguridad de este correo es IMAP, crearemos una estructura de carpetas "
+        "para facilitar el proceso de los documentos electrónicos, la cual no deberá ser "
+        "eliminada."
+    ),
+    _(
+        "Si el protocolo de Seguridad de este correo es POP3, necesitamos que nos facilites otro "
+        "correo electrónico para respaldar toda la información."
+    ),
+)
+SECURITY_NOTE = _(
+    "Nota: Revisa que no se tengan espacios en los datos copiados para que la conexión no falle "
+    "por error de datos."
+)
+EXPIRY_NOTE = _(
+    "Si deseas que te notifiquemos cuando el secreto esté próximo a expirar, diligencia los "
+    "siguientes datos. Nuestro sistema enviará una alerta al correo que definas, %(days)s días "
+    "antes de la fecha diligenciada."
+)
+SWITCH_WARNING = _(
+    "Con este cambio de Tipo de Servidor, todos los parámetros que tenías previamente "
+    "diligenciados serán eliminados."
+)
+SPACES_HINT = _("Revisa que no se tengan espacios en los datos copiados.")
+
+#: The guide's suggestions: "Nuestro sistema te sugerirá el valor del Servidor y Puerto".
+SUGGESTED_HOSTS = {
+    (ServerType.OUTLOOK_MODERN, Protocol.IMAP): "outlook.office365.com",
+    (ServerType.OUTLOOK_MODERN, Protocol.POP3): "outlook.office365.com",
+    (ServerType.OUTLOOK_BASIC, Protocol.IMAP): "outlook.office365.com",
+    (ServerType.OUTLOOK_BASIC, Protocol.POP3): "outlook.office365.com",
+    (ServerType.GMAIL, Protocol.IMAP): "imap.gmail.com",
+    (ServerType.GMAIL, Protocol.POP3): "pop.gmail.com",
+}
+SUGGESTED_PORTS = {
+    (Protocol.IMAP, Security.SSL): 993,
+    (Protocol.POP3, Security.SSL): 995,
+    (Protocol.IMAP, Security.STARTTLS): 143,
+    (Protocol.POP3, Security.STARTTLS): 110,
+}
+#: Types whose "Usuario" is an e-mail address; "Otro" servers may use any login name.
+EMAIL_LOGIN_TYPES = (ServerType.OUTLOOK_MODERN, ServerType.OUTLOOK_BASIC, ServerType.GMAIL)
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+#: Fields checked for spaces inside the value, whatever the server type.
+_ALWAYS_PASTED = ("host", "username")
+_MODERN_PASTED = (
+    "tenant_id",
+    "tenant_id_confirm",
+    "client_id",
+    "client_id_confirm",
+    "secret",
+    "secret_confirm",
+    "object_id",
+    "notification_email",
+)
+
+
+def suggested_server(server_type: str, protocol: str, security: str) -> tuple[str, int | None]:
+    """The host and port the guide suggests for this combination ('' / None when unknown)."""
+    return SUGGESTED_HOSTS.get((server_type, protocol), ""), SUGGESTED_PORTS.get(
+        (protocol, security)
+    )
+
+
+class PastedField(forms.CharField):
+    """Text copied from a portal: surrounding spaces and line breaks are dropped.
+
+    Spaces inside the value are reported by the form's clean(), which knows whether the field
+    matters for the chosen server type (a hidden, stale field must not block the save).
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 254)
+        super().__init__(strip=True, **kwargs)
+
+
+class SecretInput(forms.PasswordInput):
+    """Never renders the value back, whatever happens to the form."""
+
+    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(
+            attrs={"autocomplete": "new-password", **(attrs or {})}, render_value=False
+        )
+
+
+class MailboxConfigurationForm(forms.ModelForm):
+    """Correo Recepción de Documentos Electrónicos: the guide's fields and validations."""
+
+    server_type = forms.ChoiceField(
+        label=_("Tipo de Servidor"),
+        choices=BLANK_CHOICE_DASH + ServerType.choices,
+        help_text=_(
+            "Para cuentas empresariales de Microsoft usa «Outlook autenticación moderna». "
+            "Cambiarlo en un correo ya configurado elimina todos los parámetros anteriores."
+        ),
+    )
+    protocol = forms.ChoiceField(
+        label=_("Protocolo de Acceso"),
+        choices=BLANK_CHOICE_DASH + Protocol.choices,
+        help_text=_("IMAP (recomendado) o POP3. Con POP3 se requiere un correo de respaldo."),
+        widget=forms.Select(
+            attrs={
+                "data-suggested-hosts": json.dumps(
+                    {f"{t}:{p}": host for (t, p), host in SUGGESTED_HOSTS.items()}
+                ),
+                "data-suggested-ports": json.dumps(
+                    {f"{p}:{s}": port for (p, s), port in SUGGESTED_PORTS.items()}
+                ),
+            }
+        ),
+    )
+    host = PastedField(
+        label=_("Servidor"),
+        max_length=253,
+        help_text=_(
+            "Te sugerimos el servidor según el tipo y el protocolo (outlook.office365.com para "
+            "Outlook); puedes cambiarlo. Verifica que sea correcto."
+        ),
+    )
+    port = forms.IntegerField(
+        label=_("Puerto"),
+        required=False,
+        min_value=1,
+        max_value=65535,
+        help_text=_("993 para IMAP, 995 para POP3 (sugerido, puedes cambiarlo)."),
+    )
+    security = forms.ChoiceField(
+        label=_("Protocolo de Seguridad"),
+        choices=Security.choices,
+        required=False,
+        initial=Security.SSL,
+        help_text=_("SSL/TLS salvo que tu proveedor indique STARTTLS."),
+    )
+    username = PastedField(
+        label=_("Usuario"),
+        required=True,
+        help_text=_("El correo electrónico del buzón de recepción."),
+    )
+    backup_email = PastedField(
+        label=_("Correo de respaldo"),
+        help_text=_(
+            "Solo para POP3: otro correo electrónico, distinto del Usuario, donde respaldamos "
+            "toda la información."
+        ),
+    )
+    password = forms.CharField(
+        label=_("Contraseña"),
+        required=False,
+        strip=True,
+        max_length=512,
+        widget=SecretInput(),
+        help_text=_("La contraseña del buzón (autenticación básica)."),
+    )
+    tenant_id = PastedField(
+        label=_("Id. Tenant"),
+        help_text=_(
+            "El «Id. de directorio (inquilino)» copiado desde la ventana de registro de la "
+            "aplicación en Entra ID."
+        ),
+    )
+    tenant_id_confirm = PastedField(label=_("Confirmar Id. Tenant"))
+    client_id = PastedField(
+        label=_("Id. Aplicación"),
+        help_text=_(
+            "El «Id. de aplicación (cliente)» copiado desde la ventana de registro de la "
+            "aplicación en Entra ID."
+        ),
+    )
+    client_id_confirm = PastedField(label=_("Confirmar Id. Aplicación"))
+    secret = PastedField(
+        label=_("Secreto"),
+        max_length=512,
+        widget=SecretInput(),
+        help_text=_(
+            "El «Valor» del secreto de cliente (no su «Id. de secreto»), copiado en "
+            "Certificados y secretos al crearlo."
+        ),
+    )
+    secret_confirm = PastedField(label=_("Confirmar Secreto"), max_length=512, widget=SecretInput())
+    object_id = PastedField(
+        label=_("Id. de objeto"),
+        help_text=_(
+            "Opcional. El Id. de objeto de la aplicación en «Aplicaciones empresariales»; con él "
+            "te mostramos los comandos de PowerShell del diagnóstico."
+        ),
+    )
+    secret_expires_on = forms.DateField(
+        label=_("Fecha Expiración"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        help_text=_("La fecha en la que expira el secreto en Entra ID."),
+    )
+    notification_email = PastedField(
+        label=_("Correo Notificación"),
+        help_text=_("Te avisaremos a este correo antes de que el secreto expire."),
+    )
+
+    class Meta:
+        model = ReceptionMailbox
+        fields = [
+            "server_type",
+            "protocol",
+            "host",
+            "port",
+            "security",
+            "username",
+            "backup_email",
+            "password",
+            "tenant_id",
+            "client_id",
+            "object_id",
+        ]
+        # Validation writes onto the instance it was handed; the stored password must stay there
+        # untouched (the declared `password` field still exists, it is only not copied).
+        exclude = ["password"]  # noqa: DJ006
+
+    class Media:
+        js = ["reception/mailbox_form.js"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = self.instance
+        # Remembered before validation: ModelForm writes the submitted values onto the instance.
+        self.stored_server_type: str = instance.server_type if instance.pk else ""
+        self.has_stored_password = bool(instance.pk and instance.password)
+        self.current_secret: Secret | None = instance.current_secret if instance.pk else None
+        if instance.pk:
+            self.initial.setdefault("tenant_id_confirm", instance.tenant_id)
+            self.initial.setdefault("client_id_confirm", instance.client_id)
+        if self.current_secret is not None:
+            self.initial.setdefault("secret_expires_on", self.current_secret.expires_on)
+            self.initial.setdefault("notification_email", self.current_secret.notification_email)
+            self.fields["secret"].help_text = _(
+                "Ya hay un secreto configurado (%(state)s). Déjalo en blanco para conservarlo o "
+                "escribe el «Valor» de un secreto nuevo para reemplazarlo."
+            ) % {"state": secret_state(self.current_secret)}
+        if self.has_stored_password:
+            self.fields["password"].help_text = _(
+                "Hay una contraseña guardada. Déjala en blanco para conservarla o escribe una "
+                "nueva para reemplazarla."
+            )
+
+    @property
+    def switches_server_type(self) -> bool:
+        """True when a configured mailbox would change type: that wipes its parameters."""
+        new_type = self.cleaned_data.get("server_type") if hasattr(self, "cleaned_data") else None
+        return bool(self.stored_server_type and new_type and new_type != self.stored_server_type)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        server_type, protocol = data.get("server_type"), data.get("protocol")
+        data["security"] = data.get("security") or Security.SSL
+        for name in _ALWAYS_PASTED:
+            self._reject_spaces(data, name)
+        if not server_type or not protocol:
+            return data
+        self._suggest_server(data, server_type, protocol)
+        if server_type in EMAIL_LOGIN_TYPES and data.get("username"):
+            self._require_email(data, "username")
+        if server_type == ServerType.OUTLOOK_MODERN:
+            self._clean_modern(data)
+        else:
+            self._clean_basic(data)
+        self._clean_backup(data, protocol)
+        return data
+
+    # --- Parts of clean() -----------------------------------------------------------------
+
+    def _suggest_server(self, data: dict[str, Any], server_type: str, protocol: str) -> None:
+        host, port = suggested_server(server_type, protocol, data["security"])
+        if "host" in data and not data["host"]:
+            if host:
+                data["host"] = host
+            else:
+                self.add_error("host", _("Indica el servidor de tu proveedor de correo."))
+        if "host" in data and data["host"] and not _HOSTNAME.match(data["host"]):
+            self.add_error(
+                "host",
+                _("Escribe solo el nombre del servidor, por ejemplo outlook.office365.com."),
+            )
+        if "port" in data and data["port"] is None:
+            data["port"] = port
+
+    def _clean_modern(self, data: dict[str, Any]) -> None:
+        for name in _MODERN_PASTED:
+            self._reject_spaces(data, name)
+        tenant = self._clean_confirmed_guid(data, "tenant_id", "tenant_id_confirm")
+        client = self._clean_confirmed_guid(data, "client_id", "client_id_confirm")
+        if tenant and client and tenant == client:
+            self.add_error(
+                "client_id",
+                _(
+                    "El Id. Aplicación es igual al Id. Tenant: parece que pegaste el mismo valor "
+                    "dos veces. El Id. Tenant es el «Id. de directorio (inquilino)» y el "
+                    "Id. Aplicación es el «Id. de aplicación (cliente)»."
+                ),
+            )
+        self._clean_object_id(data, tenant, client)
+        self._clean_secret(data)
+        self._clean_expiry(data)
+        data["password"] = ""
+
+    def _clean_basic(self, data: dict[str, Any]) -> None:
+        if not data.get("password") and (self.switches_server_type or not self.has_stored_password):
+            self.add_error("password", forms.Field.default_error_messages["required"])
+        for name in ("tenant_id", "client_id", "object_id", "secret_expires_on"):
+            data[name] = None
+        for name in ("tenant_id_confirm", "client_id_confirm", "secret", "secret_confirm"):
+            data[name] = ""
+        data["notification_email"] = ""
+
+    def _clean_backup(self, data: dict[str, Any], protocol: str) -> None:
+        if protocol != Protocol.POP3:
+            data["backup_email"] = ""
+            return
+        self._reject_spaces(data, "backup_email")
+        backup = data.get("backup_email")
+        if backup == "":
+            self.add_error(
+                "backup_email",
+                _("Con POP3 es obligatorio un correo de respaldo, distinto del Usuario."),
+            )
+        elif (
+            backup
+            and self._require_email(data, "backup_email")
+            and backup.casefold() == (data.get("username") or "").casefold()
+        ):
+            self.add_error(
+                "backup_email",
+                _("El correo de respaldo debe ser distinto del Usuario del buzón."),
+            )
+
+    def _clean_confirmed_guid(
+        self, data: dict[str, Any], name: str, confirm: str
+    ) -> uuid.UUID | None:
+        value, repeated = data.get(name), data.get(confirm)
+        if value is None:
+            return None  # already reported (spaces or too long)
+        if not value:
+            self.add_error(name, forms.Field.default_error_messages["required"])
+            return None
+        guid = self._parse_guid(name, value)
+        if guid is None:
+            return None
+        if repeated is not None and _as_guid(repeated) != guid:
+            self.add_error(
+                confirm,
+                _("«%(confirm)s» no coincide con «%(field)s».")
+                % {"confirm": self.fields[confirm].label, "field": self.fields[name].label},
+            )
+        data[name] = guid
+        return guid
+
+    def _clean_object_id(
+        self, data: dict[str, Any], tenant: uuid.UUID | None, client: uuid.UUID | None
+    ) -> None:
+        value = data.get("object_id")
+        if not value:
+            data["object_id"] = None
+            return
+        guid = self._parse_guid("object_id", value)
+        if guid is not None and guid in (tenant, client):
+            self.add_error(
+                "object_id",
+                _(
+                    "El Id. de objeto es el de la ventana «Aplicaciones empresariales»; no es el "
+                    "Id. Tenant ni el Id. Aplicación."
+                ),
+            )
+        data["object_id"] = guid
+
+    def _clean_secret(self, data: dict[str, Any]) -> None:
+        secret, repeated = data.get("secret"), data.get("secret_confirm")
+        if secret is None:
+            return  # already reported
+        keeps_current = self.current_secret is not None and not self.switches_server_type
+        if not secret:
+            if not keeps_current:
+                self.add_error("secret", forms.Field.default_error_messages["required"])
+            elif repeated:
+                self.add_error(
+                    "secret_confirm", _("«Confirmar Secreto» no coincide con «Secreto».")
+                )
+            return
+        if _as_guid(secret) is not None:
+            self.add_error(
+                "secret",
+                _(
+                    "Este valor tiene forma de GUID: es el «Id. de secreto», no el secreto. Copia "
+                    "la columna «Valor» del secreto de cliente en Entra ID."
+                ),
+            )
+            return
+        if repeated is not None and repeated != secret:
+            self.add_error("secret_confirm", _("«Confirmar Secreto» no coincide con «Secreto»."))
+
+    def _clean_expiry(self, data: dict[str, Any]) -> None:
+        expires_on = data.get("secret_expires_on")
+        if expires_on is None:
+            return
+        stored = self.current_secret.expires_on if self.current_secret else None
+        # An untouched date of the current secret may lie in the past: it is not being set now.
+        if (data.get("secret") or expires_on != stored) and expires_on <= bogota_today():
+            self.add_error(
+                "secret_expires_on",
+                _("La Fecha Expiración debe ser posterior a hoy (%(today)s).")
+                % {"today": date_format(bogota_today(), "SHORT_DATE_FORMAT")},
+            )
+        if "notification_email" in data and not data["notification_email"]:
+            self.add_error(
+                "notification_email",
+                _("Con una Fecha Expiración indica el Correo Notificación para avisarte."),
+            )
+        elif data.get("notification_email"):
+            self._require_email(data, "notification_email")
+
+    # --- Small checks ---------------------------------------------------------------------
+
+    def _reject_spaces(self, data: dict[str, Any], name: str) -> None:
+        value = data.get(name)
+        if isinstance(value, str) and any(char.isspace() for char in value):
+            self.add_error(
+                name,
+                _("«%(field)s» tiene espacios dentro del valor. %(hint)s")
+                % {"field": self.fields[name].label, "hint": SPACES_HINT},
+            )
+
+    def _parse_guid(self, name: str, value: str) -> uuid.UUID | None:
+        guid = _as_guid(value)
+        if guid is None:
+            self.add_error(
+                name,
+                _(
+                    "«%(field)s» debe ser un GUID como 00000000-0000-0000-0000-000000000000, "
+                    "copiado completo."
+                )
+                % {"field": self.fields[name].label},
+            )
+        return guid
+
+    def _require_email(self, data: dict[str, Any], name: str) -> bool:
+        try:
+            validate_email(data[name])
+        except ValidationError:
+            self.add_error(
+                name,
+                _("«%(field)s» debe ser un correo electrónico válido.")
+                % {"field": self.fields[name].label},
+            )
+            return False
+        return True
+
+
+def _as_guid(value: str) -> uuid.UUID | None:
+    return uuid.UUID(value) if _GUID.match(value or "") else None
+
+
+def bogota_today() -> datetime.date:
+    """Today in the project's time zone (America/Bogota), which decides "in the future"."""
+    return timezone.localdate(timezone=timezone.get_default_timezone())
+
+
+def secret_state(secret: Secret) -> str:
+    """A secret described without its value: when it was set and when it expires."""
+    state = _("configurado el %(date)s") % {
+        "date": date_format(timezone.localtime(secret.created_at), "SHORT_DATE_FORMAT")
+    }
+    if secret.expires_on:
+        state += ", " + _("expira el %(date)s") % {
+            "date": date_format(secret.expires_on, "SHORT_DATE_FORMAT")
+        }
+    return state
+
+
+def expiry_note() -> str:
+    return EXPIRY_NOTE % {"days": settings.RECEPTION_SECRET_WARNING_DAYS}

@@ -1,0 +1,215 @@
+"""The configuration form on its own: the guide's validations, fast, without HTTP."""
+
+import datetime
+import uuid
+
+import pytest
+import time_machine
+
+from reception.forms import MailboxConfigurationForm
+from reception.models import ReceptionMailbox
+from tests.factories.mailboxes import make_mailbox
+from tests.reception.mailbox_data import (
+    CLIENT,
+    INVALID_CASES,
+    NEW_SECRET,
+    PASSWORD,
+    SECRET,
+    TENANT,
+    basic,
+    modern,
+    typed_twice,
+)
+
+
+def form_for(values, instance=None):
+    return MailboxConfigurationForm(typed_twice(values), instance=instance)
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "words"),
+    [case[1:] for case in INVALID_CASES],
+    ids=[c[0] for c in INVALID_CASES],
+)
+def test_it_refuses_what_the_guide_warns_about(db, values, field, words):
+    form = form_for(values)
+    assert not form.is_valid()
+    assert any(words in message for message in form.errors.get(field, [])), form.errors
+
+
+def test_it_accepts_a_modern_configuration(db):
+    form = form_for(modern())
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["tenant_id"] == uuid.UUID(TENANT)
+    assert form.cleaned_data["client_id"] == uuid.UUID(CLIENT)
+    assert form.cleaned_data["secret"] == SECRET
+    assert form.cleaned_data["password"] == ""
+
+
+def test_it_removes_surrounding_spaces_and_line_breaks(db):
+    form = form_for(
+        modern(
+            tenant_id=f"\r\n  {TENANT}\t\n",
+            tenant_id_confirm=f"{TENANT}\n",
+            client_id=f" {CLIENT.upper()} ",
+            client_id_confirm=CLIENT,
+            secret=f"{SECRET}\r\n",
+            secret_confirm=f"  {SECRET}",
+            username=" recepcion@andina.example.test\n",
+        )
+    )
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["tenant_id"] == uuid.UUID(TENANT)
+    assert form.cleaned_data["client_id"] == uuid.UUID(CLIENT)
+    assert form.cleaned_data["secret"] == SECRET
+    assert form.cleaned_data["username"] == "recepcion@andina.example.test"
+
+
+def test_it_names_the_field_that_has_spaces(db):
+    form = form_for(modern(client_id="f6574713 -3af8-43d6-89da-c3769e620b12"))
+    assert not form.is_valid()
+    assert form.errors["client_id"] == [
+        "«Id. Aplicación» tiene espacios dentro del valor. "
+        "Revisa que no se tengan espacios en los datos copiados."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("server_type", "protocol", "security", "host", "port"),
+    [
+        ("outlook_modern", "imap", "ssl", "outlook.office365.com", 993),
+        ("outlook_modern", "pop3", "ssl", "outlook.office365.com", 995),
+        ("outlook_basic", "imap", "ssl", "outlook.office365.com", 993),
+        ("outlook_basic", "pop3", "ssl", "outlook.office365.com", 995),
+        ("gmail", "imap", "ssl", "imap.gmail.com", 993),
+        ("gmail", "pop3", "ssl", "pop.gmail.com", 995),
+        ("gmail", "imap", "starttls", "imap.gmail.com", 143),
+    ],
+)
+def test_it_suggests_server_and_port(db, server_type, protocol, security, host, port):
+    maker = modern if server_type == "outlook_modern" else basic
+    values = maker(server_type=server_type, protocol=protocol, security=security, host="", port="")
+    if protocol == "pop3":
+        values["backup_email"] = "respaldo@andina.example.test"
+    form = form_for(values)
+    assert form.is_valid(), form.errors
+    assert (form.cleaned_data["host"], form.cleaned_data["port"]) == (host, port)
+
+
+def test_it_keeps_the_server_and_port_the_user_typed(db):
+    form = form_for(modern(host="mail.andina.example.test", port=10993))
+    assert form.is_valid(), form.errors
+    assert (form.cleaned_data["host"], form.cleaned_data["port"]) == (
+        "mail.andina.example.test",
+        10993,
+    )
+
+
+def test_it_defaults_the_security_protocol_to_ssl(db):
+    form = form_for(modern(security=""))
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["security"] == "ssl"
+
+
+def test_it_accepts_pop3_with_a_different_backup_email(db):
+    form = form_for(modern(protocol="pop3", port=995, backup_email="respaldo@andina.example.test"))
+    assert form.is_valid(), form.errors
+
+
+def test_it_ignores_the_backup_email_for_imap(db):
+    form = form_for(modern(backup_email="not an e-mail"))
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["backup_email"] == ""
+
+
+def test_it_ignores_stale_modern_fields_for_basic_auth(db):
+    """Fields the page hides for basic auth must not block the save, nor be saved."""
+    form = form_for(basic(tenant_id="junk junk", client_id="x", secret=OTHER_SECRET_ID))
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["tenant_id"] is None
+    assert form.cleaned_data["secret"] == ""
+
+
+OTHER_SECRET_ID = "c63febe2-17e0-4939-a2c7-b0878e2f88b9"
+
+
+@time_machine.travel(datetime.datetime(2026, 3, 10, 2, 0, tzinfo=datetime.UTC), tick=False)
+def test_it_judges_the_expiry_date_by_bogota_time(db):
+    """At 02:00 UTC on 10 March it is still 9 March in Bogotá (UTC-5): the 10th is the future."""
+    assert form_for(modern(secret_expires_on="2026-03-10")).is_valid()
+    form = form_for(modern(secret_expires_on="2026-03-09"))
+    assert not form.is_valid()
+    assert "secret_expires_on" in form.errors
+
+
+def test_it_lets_an_expiry_date_go_without_notification_when_empty(db):
+    form = form_for(modern(secret_expires_on="", notification_email=""))
+    assert form.is_valid(), form.errors
+
+
+def test_it_keeps_the_current_secret_when_left_blank(org_a):
+    mailbox = make_mailbox(org_a, tenant_id=uuid.UUID(TENANT), client_id=uuid.UUID(CLIENT))
+    form = form_for(modern(secret="", secret_confirm=""), instance=mailbox)
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["secret"] == ""
+
+
+def test_it_shows_that_a_secret_is_configured_without_its_value(org_a):
+    mailbox = make_mailbox(org_a, secret=SECRET, expires_on=datetime.date(2027, 2, 24))
+    form = MailboxConfigurationForm(instance=mailbox)
+    assert "Ya hay un secreto configurado" in str(form.fields["secret"].help_text)
+    assert "24/02/2027" in str(form.fields["secret"].help_text)
+    assert SECRET not in form.as_div()
+
+
+def test_it_accepts_an_untouched_past_expiry_of_the_current_secret(org_a):
+    mailbox = make_mailbox(org_a, expires_on=datetime.date(2020, 1, 31))
+    values = modern(
+        tenant_id=str(mailbox.tenant_id),
+        client_id=str(mailbox.client_id),
+        secret="",
+        secret_expires_on="2020-01-31",
+    )
+    assert form_for(values, instance=mailbox).is_valid()
+    values["secret"] = NEW_SECRET
+    form = form_for(values, instance=mailbox)
+    assert not form.is_valid()
+    assert "secret_expires_on" in form.errors
+
+
+def test_it_keeps_the_stored_password_when_left_blank(org_a):
+    mailbox = make_mailbox(org_a, server_type="outlook_basic", password=PASSWORD, secret="")
+    form = form_for(basic(password=""), instance=mailbox)
+    assert form.is_valid(), form.errors
+    mailbox.refresh_from_db()
+    assert mailbox.password == PASSWORD
+
+
+def test_it_wants_new_credentials_when_the_type_changes(org_a):
+    """The switch wipes the stored password and secrets: keeping them is not an option."""
+    gmail = make_mailbox(org_a, server_type="gmail", password=PASSWORD, secret="")
+    form = form_for(basic(password=""), instance=gmail)
+    assert not form.is_valid()
+    assert form.switches_server_type
+    assert "password" in form.errors
+
+
+def test_it_tells_when_the_type_changes(org_a):
+    mailbox = make_mailbox(org_a)
+    switch = form_for(basic(), instance=ReceptionMailbox.objects.get(pk=mailbox.pk))
+    assert switch.is_valid(), switch.errors
+    assert switch.switches_server_type
+    same = form_for(modern(secret=""), instance=ReceptionMailbox.objects.get(pk=mailbox.pk))
+    assert same.is_valid(), same.errors
+    assert not same.switches_server_type
+    new = form_for(modern(), instance=ReceptionMailbox(organization=org_a))
+    assert new.is_valid()
+    assert not new.switches_server_type
+
+
+def test_it_never_renders_the_secret_or_password_back(db):
+    form = form_for(modern(secret=SECRET, tenant_id_confirm=CLIENT, password=PASSWORD))
+    assert not form.is_valid()
+    html = form.as_div()
+    assert SECRET not in html
+    assert PASSWORD not in html
