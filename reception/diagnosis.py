@@ -663,8 +663,9 @@ def _ok_details(
         details[Stage.TCP] = _("Conectado a %(address)s") % {"address": info.address}
         details[Stage.TLS] = _(
             "%(version)s %(cipher)s; certificado %(subject)s emitido por %(issuer)s, vence "
-            "%(expires)s"
+            "%(expires)s; saludo del servidor: %(greeting)s"
         ) % {
+            "greeting": info.greeting,
             "version": info.tls_version,
             "cipher": info.cipher,
             "subject": info.certificate_subject,

@@ -182,7 +182,6 @@ class ConnectionInfo:
     certificate_issuer: str = ""
     certificate_expires: str = ""
     greeting: str = ""
-    capabilities: tuple[str, ...] = ()
 
 
 _JWT_PATTERN = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")

@@ -301,9 +301,6 @@ def _connect(settings: MailboxSettings) -> tuple[IMAPClient, ConnectionInfo]:
         context.info.greeting = scrub(
             client.welcome.decode(errors="replace") if client.welcome else "", settings.secrets
         )
-        context.info.capabilities = tuple(
-            capability.decode(errors="replace") for capability in client.capabilities()
-        )
     except (OSError, imaplib.IMAP4.error, IMAPClientError) as error:
         client.shutdown()
         raise connection_error(error, context=context, upgrading=True) from error

@@ -83,9 +83,11 @@ class Pop3Session:
         return MaildropState(messages=count, size=size)
 
     def messages(self) -> list[PopMessage]:
-        """UIDL and LIST in two round trips, whatever the number of messages."""
+        """UIDL and LIST in two round trips whatever the number of messages; UIDL alone if none."""
         try:
             _response, uid_lines, _octets = self.client.uidl()
+            if not uid_lines:
+                return []  # an idle poll stops here
             _response, size_lines, _octets = self.client.list()
         except (OSError, poplib.error_proto) as error:
             raise self._failure(error) from error

@@ -19,6 +19,7 @@ from reception.transports import (
     Security,
     Stage,
     TransportError,
+    open_mailbox,
 )
 from tests.harness.entra import IMAP_ROLE, POP_ROLE, Refusal
 
@@ -381,6 +382,18 @@ def test_n_checks_cost_one_token_request(settings_for, guide, fake_entra):
     results = [_check(settings) for _ in range(5)]
 
     assert all(result.ok for result in results)
+    assert fake_entra.token_request_count(guide.tenant_id, guide.client_id) == 1
+
+
+def test_fetch_sessions_and_checks_share_one_token(settings_for, guide, fake_entra):
+    fetch_tokens = EntraTokenProvider()
+
+    for protocol in PROTOCOLS * 3:
+        with open_mailbox(settings_for(protocol), fetch_tokens) as session:
+            session.inbox_status()
+    diagnosis = _check(settings_for(MailProtocol.IMAP))
+
+    assert diagnosis.ok, diagnosis.failed_step
     assert fake_entra.token_request_count(guide.tenant_id, guide.client_id) == 1
 
 
