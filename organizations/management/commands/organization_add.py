@@ -1,0 +1,32 @@
+"""Create an organization, or rename it when its NIT exists: safe to run again."""
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from organizations.services import organization_add
+
+
+class Command(BaseCommand):
+    help = (
+        "Crea la organización con su NIT (con o sin dígito de verificación) y razón social; "
+        "si el NIT ya existe, actualiza la razón social. Sale con 2 si los datos no son válidos."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--nit", required=True, help="NIT, p. ej. 900123456-8.")
+        parser.add_argument("--name", required=True, help="Razón social.")
+
+    def handle(self, *args: Any, nit: str, name: str, **options: Any) -> None:
+        try:
+            organization, created = organization_add(nit=nit, name=name)
+        except ValidationError as error:
+            for field, messages in error.message_dict.items():
+                for message in messages:
+                    self.stderr.write(f"{field}: {message}")
+            raise CommandError("Datos no válidos; no se guardó nada.", returncode=2) from error
+        verb = "creada" if created else "actualizada"
+        self.stdout.write(
+            f"Organización {verb}: {organization.name} (NIT {organization.nit_display})"
+        )

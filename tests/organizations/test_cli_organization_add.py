@@ -1,0 +1,57 @@
+"""`python manage.py organization_add --nit 900123456-8 --name "Razón social"`."""
+
+import pytest
+
+from organizations.models import Organization
+from tests.commands import run_command
+
+
+@pytest.fixture
+def organization_add(db, monkeypatch, capsys):
+    def run(*argv):
+        return run_command(["organization_add", *argv], monkeypatch=monkeypatch, capsys=capsys)
+
+    return run
+
+
+def test_it_creates_the_organization(organization_add):
+    result = organization_add("--nit", "900123456-8", "--name", "Comercializadora Andina S.A.S.")
+    assert result.status == 0, result.stderr
+    organization = Organization.objects.get()
+    assert (organization.nit, organization.check_digit) == ("900123456", 8)
+    assert organization.name == "Comercializadora Andina S.A.S."
+    assert "Organización creada: Comercializadora Andina S.A.S. (NIT 900123456-8)" in result.stdout
+
+
+def test_it_computes_the_check_digit_when_not_written(organization_add):
+    assert organization_add("--nit", "800.197.268", "--name", "Pacífico").status == 0
+    assert Organization.objects.get().nit_display == "800197268-4"
+
+
+def test_it_runs_again_updating_the_name(organization_add):
+    assert organization_add("--nit", "900123456-8", "--name", "Andina").status == 0
+    result = organization_add("--nit", "900123456", "--name", "  Andina   S.A.S. ")
+    assert result.status == 0
+    assert "Organización actualizada: Andina S.A.S." in result.stdout
+    assert list(Organization.objects.values_list("name", flat=True)) == ["Andina S.A.S."]
+
+
+@pytest.mark.parametrize(
+    ("nit", "name", "line"),
+    [
+        ("900123456-3", "Andina", "nit: El dígito de verificación de 900123456 es 8, no 3."),
+        ("90-01-23", "Andina", "nit: NIT inválido"),
+        ("abc", "Andina", "nit: NIT inválido"),
+        ("900123456-8", "   ", "name: "),
+    ],
+)
+def test_it_refuses_invalid_input_with_its_field_and_exit_2(organization_add, nit, name, line):
+    result = organization_add("--nit", nit, "--name", name)
+    assert result.status == 2
+    assert line in result.stderr
+    assert not Organization.objects.exists()
+
+
+def test_it_needs_both_options(organization_add):
+    assert organization_add("--nit", "900123456-8").status == 2
+    assert not Organization.objects.exists()
