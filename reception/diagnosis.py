@@ -722,15 +722,13 @@ def _probe(
             status = session.inbox_status()
             if isinstance(session, ImapSession):
                 details[Stage.INBOX] = _("INBOX con %(count)s mensajes") % {"count": status.exists}
-                missing = session.missing_folders()
-                created = tuple(session.ensure_folders()) if create_folders and missing else ()
-                still_missing = [folder for folder in missing if folder not in created]
-                if still_missing:
+                created = tuple(session.ensure_folders()) if create_folders else ()
+                missing = [] if create_folders else session.missing_folders()
+                if missing:
                     raise TransportError(
                         ErrorKind.MAILBOX_ERROR,
                         Stage.FOLDERS,
-                        _("Faltan las carpetas: %(folders)s")
-                        % {"folders": ", ".join(still_missing)},
+                        _("Faltan las carpetas: %(folders)s") % {"folders": ", ".join(missing)},
                     )
                 details[Stage.FOLDERS] = (
                     _("Carpetas creadas: %(folders)s") % {"folders": ", ".join(created)}

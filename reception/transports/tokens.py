@@ -231,10 +231,20 @@ class EntraTokenProvider:
         return AccessToken(value=token, claims=read_claims(token), source=source)
 
     def _entry(self, settings: MailboxSettings) -> _Entry:
+        """The shared application for these credentials; built outside the lock, because
+        building one asks the authority for its configuration over the network."""
         key = _key(settings)
         with _applications_lock:
             entry = _applications.get(key)
-            if entry is None or (entry.failed and self.fresh_after_failure):
-                entry = _Entry(_build_application(settings))
-                _applications[key] = entry
+        if entry is not None and not (entry.failed and self.fresh_after_failure):
             return entry
+        fresh = _Entry(_build_application(settings))
+        with _applications_lock:
+            current = _applications.get(key)
+            if current is not None and current is not entry and not current.failed:
+                return current  # another thread built one meanwhile
+            # A rotated secret leaves its old application behind: drop it.
+            for stale in [other for other in _applications if other[:3] == key[:3]]:
+                del _applications[stale]
+            _applications[key] = fresh
+        return fresh
