@@ -9,19 +9,16 @@ each row keeps a second run from recording the same message twice.
 from __future__ import annotations
 
 import hashlib
-import uuid
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -29,6 +26,7 @@ from invoices.dian import Limits
 from invoices.ingestion import RecordedMessage, messages_process
 from reception.connection import fetch_tokens, mailbox_settings
 from reception.exceptions import MailboxBusy, ReceptionError
+from reception.locks import MailboxLock
 from reception.models import (
     FetchRun,
     FolderState,
@@ -49,8 +47,6 @@ from reception.transports.imap import (
 )
 from reception.transports.mailbox import open_mailbox
 from reception.transports.pop3 import Pop3Session
-
-LOCK_LEASE = timedelta(minutes=15)
 
 #: Where each outcome goes in the IMAP folder structure.
 FOLDER_BY_OUTCOME = {
@@ -119,8 +115,8 @@ def mailbox_fetch(
     when the server could not be reached (the status machine has been told either way)."""
     from reception import status  # the status machine records the run's result
 
-    token = _lock(mailbox)
-    if token is None:
+    lock = MailboxLock(mailbox)
+    if not lock.acquire():
         FetchRun.objects.create(
             mailbox=mailbox,
             trigger=trigger,
@@ -131,7 +127,7 @@ def mailbox_fetch(
     mailbox.refresh_from_db()  # the lock is ours: read the configuration as it is now
     run = FetchRun.objects.create(mailbox=mailbox, trigger=trigger)
     summary = FetchSummary()
-    fetch = _Fetch(mailbox, token, summary, max_messages, processes)
+    fetch = _Fetch(mailbox, lock, summary, max_messages, processes)
     try:
         fetch.run()
     except TransportError as error:
@@ -142,7 +138,7 @@ def mailbox_fetch(
         _finish(run, summary, FetchRun.Outcome.FAILED, f"{type(error).__name__}: {error}")
         raise
     finally:
-        _unlock(mailbox, token)
+        lock.release()
     _finish(run, summary, FetchRun.Outcome.OK, "")
     ReceptionMailbox.objects.filter(pk=mailbox.pk).update(last_fetch_at=timezone.now())
     status.mailbox_record_success(mailbox, source=trigger)
@@ -157,32 +153,6 @@ def _finish(run: FetchRun, summary: FetchSummary, outcome: str, error: str) -> N
     run.save(update_fields=["outcome", "error", "counts", "finished_at"])
 
 
-def _lock(mailbox: ReceptionMailbox) -> uuid.UUID | None:
-    """Take the mailbox's fetch lease with one conditional UPDATE: safe across machines."""
-    token = uuid.uuid4()
-    now = timezone.now()
-    taken = (
-        ReceptionMailbox.objects.filter(pk=mailbox.pk)
-        .filter(Q(fetch_locked_until__isnull=True) | Q(fetch_locked_until__lt=now))
-        .update(fetch_lock_token=token, fetch_locked_until=now + LOCK_LEASE)
-    )
-    return token if taken else None
-
-
-def _renew(mailbox: ReceptionMailbox, token: uuid.UUID) -> None:
-    renewed = ReceptionMailbox.objects.filter(pk=mailbox.pk, fetch_lock_token=token).update(
-        fetch_locked_until=timezone.now() + LOCK_LEASE
-    )
-    if not renewed:
-        raise MailboxBusy(_("Se perdió el bloqueo del buzón; otra lectura tomó el relevo."))
-
-
-def _unlock(mailbox: ReceptionMailbox, token: uuid.UUID) -> None:
-    ReceptionMailbox.objects.filter(pk=mailbox.pk, fetch_lock_token=token).update(
-        fetch_lock_token=None, fetch_locked_until=None
-    )
-
-
 def _raw_name(mailbox_id: int, digest: str) -> str:
     """Content-addressed: a re-run after a crash rewrites the same file, never a second one."""
     return f"mail/{mailbox_id}/{digest[:2]}/{digest}.eml"
@@ -194,13 +164,13 @@ class _Fetch:
     def __init__(
         self,
         mailbox: ReceptionMailbox,
-        token: uuid.UUID,
+        lock: MailboxLock,
         summary: FetchSummary,
         max_messages: int | None,
         processes: int,
     ) -> None:
         self.mailbox = mailbox
-        self.token = token
+        self.lock = lock
         self.summary = summary
         self.max_messages = max_messages or settings.RECEPTION_MAX_MESSAGES_PER_RUN
         self.max_size = settings.RECEPTION_MAX_MESSAGE_BYTES
@@ -331,7 +301,7 @@ class _Fetch:
         recorded = self._record(items, folder_state=state)
         self._decide(recorded)
         self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=[b.uid for b in batch])
-        _renew(self.mailbox, self.token)
+        self.lock.renew()
 
     def _adopt_renumbered(self, items: list, state: FolderState) -> list:
         """After a UIDVALIDITY change, a message already recorded under its old number keeps its
@@ -409,7 +379,7 @@ class _Fetch:
                 raw = session.retrieve(message.number) if message.size <= self.max_size else None
                 items.append((f"pop3:{message.uid}", {}, raw, message.size))
             self._decide(self._record(items))
-            _renew(self.mailbox, self.token)
+            self.lock.renew()
         self._back_up(listing)
         return self._delete(session, listing)
 

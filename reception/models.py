@@ -93,6 +93,7 @@ class ReceptionMailbox(models.Model):
 
     fetch_lock_token = models.UUIDField(null=True, blank=True, editable=False)
     fetch_locked_until = models.DateTimeField(null=True, blank=True, editable=False)
+    fetch_locked_by = models.CharField(max_length=255, blank=True, editable=False)
     last_fetch_at = models.DateTimeField(_("última lectura"), null=True, blank=True)
 
     created_at = models.DateTimeField(_("creado"), auto_now_add=True)

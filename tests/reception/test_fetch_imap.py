@@ -232,14 +232,15 @@ def test_it_moves_with_copy_and_expunge_where_move_is_missing(
 
 
 def test_a_held_lock_makes_another_fetch_skip(mailbox):
-    from reception.fetching import _lock, _unlock
+    from reception.locks import MailboxLock
 
-    token = _lock(mailbox)
+    lock = MailboxLock(mailbox)
+    assert lock.acquire()
     try:
         with pytest.raises(MailboxBusy):
             mailbox_fetch(mailbox, trigger="test")
     finally:
-        _unlock(mailbox, token)
+        lock.release()
     assert FetchRun.objects.get(mailbox=mailbox).outcome == FetchRun.Outcome.SKIPPED
     mailbox_fetch(mailbox, trigger="test")
 
