@@ -147,16 +147,18 @@ class ImapSession:
     ) -> Iterator[FetchedMessage]:
         """Yield the messages of ``uids`` in UID order, downloading bodies a batch at a time.
 
-        Sizes come first in one command, so an oversized message is reported without being
-        downloaded; a batch holds at most ``batch_size`` messages and about ``batch_bytes``.
+        Sizes come first (one command per 500 UIDs), so an oversized message is reported without
+        being downloaded; a batch holds at most ``batch_size`` messages and about ``batch_bytes``.
         Messages expunged meanwhile by someone else are silently absent.
         """
         if not uids:
             return
+        sizes: dict[int, int] = {}
         with self._converting(Stage.INBOX):
-            # A list, not a compact "1:3" set: imapclient filters the answer by int(id).
-            sizes_response = self.client.fetch(list(uids), ["RFC822.SIZE"])
-        sizes = {uid: int(data[b"RFC822.SIZE"]) for uid, data in sizes_response.items()}
+            for chunk in _chunks(sorted(uids), _UIDS_PER_COMMAND):
+                # A list, not a compact "1:3" set: imapclient filters the answer by int(id).
+                response = self.client.fetch(list(chunk), ["RFC822.SIZE"])
+                sizes.update((uid, int(data[b"RFC822.SIZE"])) for uid, data in response.items())
         batch: list[int] = []
         batch_total = 0
         for uid in sorted(sizes):
