@@ -15,6 +15,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Page, Paginator
 from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 from django.http import (
     FileResponse,
@@ -59,8 +60,18 @@ _NIT_TERM = re.compile(r"(\d{5,15}|\d{1,3}(?:\.\d{3})+)(?:-\d)?")
 
 
 def visible_documents(user: Any) -> QuerySet[ReceivedDocument]:
-    """The documents `user` may see: their organizations' as Back office or Contador."""
-    return scope_queryset(ReceivedDocument.objects.all(), user, roles=VIEW_ROLES)
+    """The documents `user` may see: their organizations' as Back office or Contador.
+
+    The organization ids are read first (one small query) so the list's query carries them as
+    constants: PostgreSQL then walks the (organization, -issue_date, -id) index in order and
+    stops after one page, where a sub-select made it sort every document of the organization.
+    """
+    ids = organization_ids(user, VIEW_ROLES)
+    if ids is None:
+        return ReceivedDocument.objects.all()
+    return ReceivedDocument.objects.filter(
+        organization_id__in=list(ids.values_list("organization_id", flat=True))
+    )
 
 
 def can_review(user: Any, document: ReceivedDocument) -> bool:
@@ -118,15 +129,23 @@ class TacitAcceptanceFilter(admin.SimpleListFilter):
 
 
 class SupplierFilter(admin.SimpleListFilter):
-    """The suppliers with most documents; any other is one click away on its NIT in the list."""
+    """The busiest suppliers among the latest documents; any other is one click on its NIT.
+
+    Counting every supplier of 200,000 documents on each page load costs most of a second; the
+    latest `sample` documents come straight off the list's index and name the suppliers that
+    matter this month.
+    """
 
     title = gettext_lazy("proveedor")
     parameter_name = "proveedor"
     shown = 20
+    sample = 1000
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        documents = visible_documents(request.user)
+        latest = documents.order_by("-issue_date", "-id").values("pk")[: self.sample]
         rows = (
-            visible_documents(request.user)
+            documents.filter(pk__in=latest)
             .values("supplier_nit")
             .annotate(name=Max("supplier_name"), documents=Count("id"))
             .order_by("-documents", "supplier_nit")[: self.shown]
@@ -146,9 +165,12 @@ class MailboxFilter(admin.SimpleListFilter):
     parameter_name = "buzon"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        mailboxes = scope_queryset(
-            ReceptionMailbox.objects.select_related("organization"), request.user, roles=VIEW_ROLES
-        ).order_by("username")
+        mailboxes = (
+            scope_queryset(ReceptionMailbox.objects.all(), request.user, roles=VIEW_ROLES)
+            .select_related("organization")
+            .only("username", "organization__name")
+            .order_by("username")
+        )
         return [(str(mailbox.pk), str(mailbox)) for mailbox in mailboxes]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
@@ -158,8 +180,26 @@ class MailboxFilter(admin.SimpleListFilter):
         return queryset.filter(mailbox_id=value) if value.isdigit() else queryset.none()
 
 
+class DeferredJoinPaginator(Paginator):
+    """Pick a page's ids first, then fetch those rows.
+
+    The ids come from an index-only scan, so a page far from the first skips index entries
+    rather than whole rows (and the per-row duplicate check runs for one page only).
+    """
+
+    def page(self, number: Any) -> Page:
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        top = bottom + self.per_page
+        if top + self.orphans >= self.count:
+            top = self.count
+        ids = self.object_list.values("pk")[bottom:top]
+        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
+
+
 @admin.register(ReceivedDocument)
 class ReceivedDocumentAdmin(admin.ModelAdmin):
+    paginator = DeferredJoinPaginator
     list_display = (
         "issue_date",
         "type_display",

@@ -12,11 +12,12 @@ class ReviewNoteForm(forms.Form):
     note = forms.CharField(
         label=_("Nota"), required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class AcceptForm(ReviewNoteForm):
     """Express acceptance (033): final, so the admin asks for confirmation first."""
+
+    confirmed = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
 
 class ClaimForm(forms.Form):

@@ -132,6 +132,13 @@ class ReceivedDocument(models.Model):
             # The workspace's CUFE search for users who see every organization (superusers):
             # the unique (organization, cufe) index only helps when the organization is known.
             models.Index(fields=["cufe"], name="doc_cufe_idx"),
+            # The "close to the tacit-acceptance deadline" filter: invoices whose goods arrived
+            # and that still await an acceptance or a claim (few, whatever the total).
+            models.Index(
+                fields=["organization", "goods_received_at"],
+                condition=models.Q(review_status="goods_received"),
+                name="doc_awaiting_decision_idx",
+            ),
         ]
 
     def __str__(self) -> str:

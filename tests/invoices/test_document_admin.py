@@ -404,3 +404,19 @@ def test_it_shows_the_review_history(client, bob, invoice):
     assert "Recibido por correo" in page
     assert "(030)" in page
     assert "pendiente de envío a la DIAN" in page
+
+
+def test_it_pages_in_order_far_from_the_first_page(client, bob, org_a):
+    for day in range(1, 29):
+        ReceivedDocumentFactory.create_batch(
+            3, organization=org_a, issue_date=datetime.date(2026, 2, day)
+        )
+    client.force_login(bob)
+    everything = list(
+        ReceivedDocument.objects.order_by("-issue_date", "-id").values_list("number", flat=True)
+    )
+
+    pages = [listed_numbers(client.get(CHANGELIST, {"p": page})) for page in (1, 2)]
+
+    assert pages[0] + pages[1] == everything
+    assert len(pages[1]) == 34
