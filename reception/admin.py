@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -131,7 +132,8 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
             return allowed
         return can_configure(request.user, obj.organization_id)
 
-    def _configurable_organizations(self, request: HttpRequest):
+    def _configurable_organizations(self, request: HttpRequest) -> QuerySet[Organization]:
+        """Organizations without a mailbox yet, where the user is Back office."""
         queryset = Organization.objects.filter(mailbox__isnull=True)
         return scope_queryset(queryset, request.user, field="pk", roles=[Role.BACK_OFFICE])
 
@@ -215,7 +217,9 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
             (_("Información de Seguridad"), {"fields": ["tenant_id", "client_id", "object_id"]}),
         ]
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ReceptionMailbox | None = None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ReceptionMailbox | None = None
+    ) -> list[str]:
         return [] if obj is None else ["organization", "status_summary", "secret_summary"]
 
     @admin.display(description=_("Estado"))
