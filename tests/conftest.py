@@ -8,12 +8,20 @@ organization, no secrets); root is a superuser.
 import pytest
 from django.contrib.auth.models import Group
 
-from organizations.roles import SOPORTE_GROUP, Role
+from organizations.roles import SOPORTE_GROUP, Role, role_groups_sync
 from organizations.services import membership_set, organization_add
 
 pytest_plugins = ["tests.harness.fixtures"]
 
 PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def role_groups(db):
+    """The role groups come from a data migration; a transactional test's flush removes them,
+    so tests that need them make sure they are there."""
+    if not Group.objects.filter(name=SOPORTE_GROUP).exists():
+        role_groups_sync()
 
 
 @pytest.fixture
@@ -33,28 +41,28 @@ def _user(django_user_model, username: str, **extra):
 
 
 @pytest.fixture
-def alice(django_user_model, org_a):
+def alice(django_user_model, org_a, role_groups):
     user = _user(django_user_model, "alice")
     membership_set(user=user, organization=org_a, role=Role.BACK_OFFICE)
     return user
 
 
 @pytest.fixture
-def bob(django_user_model, org_a):
+def bob(django_user_model, org_a, role_groups):
     user = _user(django_user_model, "bob")
     membership_set(user=user, organization=org_a, role=Role.CONTADOR)
     return user
 
 
 @pytest.fixture
-def charlie(django_user_model, org_b):
+def charlie(django_user_model, org_b, role_groups):
     user = _user(django_user_model, "charlie")
     membership_set(user=user, organization=org_b, role=Role.BACK_OFFICE)
     return user
 
 
 @pytest.fixture
-def sofia(django_user_model):
+def sofia(django_user_model, role_groups):
     user = _user(django_user_model, "sofia", is_staff=True)
     user.groups.add(Group.objects.get(name=SOPORTE_GROUP))
     return user

@@ -1,8 +1,18 @@
-"""Loaded with `-p tests.testenv` before Django is set up: fixed, non-default keys so the
-settings load with DEBUG off, as in production."""
+"""Loaded with `-p tests.testenv` before Django is set up.
 
+Fixed, non-default keys so the settings load with DEBUG off, as in production, and a private
+VAR_DIR so stored mail, documents and the SQLite test database never land in the work tree.
+pytest-xdist workers inherit the controller's environment, hence one directory per run.
+"""
+
+import atexit
 import os
+import shutil
+import tempfile
 
 os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("RECEPTION_ENCRYPTION_KEY", "test-encryption-key")
 os.environ.setdefault("EMAIL_URL", "consolemail://")
+if "VAR_DIR" not in os.environ:
+    os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="recepcion-tests-")
+    atexit.register(shutil.rmtree, os.environ["VAR_DIR"], ignore_errors=True)
