@@ -16,6 +16,12 @@ pytest_plugins = ["tests.harness.fixtures"]
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def fast_passwords(settings):
+    """The personas log in many times; a slow hasher would only slow the suite down."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def role_groups(db):
     """The role groups come from a data migration; a transactional test's flush removes them,

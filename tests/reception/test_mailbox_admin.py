@@ -34,11 +34,6 @@ def history_url(mailbox):
     return reverse("admin:reception_receptionmailbox_history", args=[mailbox.pk])
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def fake_check(monkeypatch):
     # Replaced by the real check in the connectivity tests.

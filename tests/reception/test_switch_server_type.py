@@ -30,11 +30,6 @@ WARNING = "todos los parámetros que tenías previamente diligenciados serán el
 BOGOTA = datetime.timezone(datetime.timedelta(hours=-5))
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def fake_check(monkeypatch):
     # Replaced by the real check in the connectivity tests.
