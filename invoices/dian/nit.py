@@ -1,21 +1,13 @@
-"""Colombian NIT helpers (DIAN modulo-11 check digit), pure so every layer can share them."""
+"""NIT helpers for parsing: the check digit itself lives in organizations.nit (pure, no Django)."""
 
 from __future__ import annotations
 
-# DIAN weights, applied from the rightmost digit of the NIT leftwards.
-_WEIGHTS = (3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71)
+from organizations.nit import nit_check_digit as _check_digit_of_digits
 
 
 def nit_check_digit(nit: str) -> int:
-    """Return the DIAN check digit (dígito de verificación) of a NIT given as digits."""
-    digits = normalize_nit(nit)
-    if not digits or len(digits) > len(_WEIGHTS):
-        raise ValueError(f"NIT inválido: {nit!r}")
-    total = sum(
-        int(digit) * weight for digit, weight in zip(reversed(digits), _WEIGHTS, strict=False)
-    )
-    remainder = total % 11
-    return remainder if remainder < 2 else 11 - remainder
+    """Return the DIAN check digit of a NIT written with or without dots and "-DV"."""
+    return _check_digit_of_digits(normalize_nit(nit))
 
 
 def normalize_nit(value: str) -> str:
