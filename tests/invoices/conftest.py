@@ -13,9 +13,3 @@ def private_storage_root(settings, tmp_path, monkeypatch):
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "media" / "private"
     monkeypatch.setattr(private_storage, "_wrapped", empty)
     return settings.PRIVATE_STORAGE_ROOT
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings):
-    """The personas are created for almost every test; a slow hasher only slows the suite."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
