@@ -104,3 +104,8 @@ def test_it_never_exposes_a_media_url(client, bob, invoice, settings):
     assert invoice.pdf_file.name not in page.content.decode()
     for prefix in ("/", "/media/", "/media/private/"):
         assert client.get(prefix + invoice.pdf_file.name).status_code == 404
+
+
+def test_it_gives_stored_files_no_public_url(invoice):
+    with pytest.raises(ValueError, match="no public URL"):
+        invoice.pdf_file.url  # noqa: B018 - the attribute access is what must fail

@@ -2,9 +2,14 @@
 Dovecot and the fake Entra ID, exactly as a customer who followed the guide would."""
 
 import itertools
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.db import connection
 
 from reception.models import ReceptionMailbox
 from reception.services import mailbox_configure
@@ -46,3 +51,37 @@ def configure_live_mailbox(
         return mailbox
 
     return configure
+
+
+MANAGE = Path(settings.BASE_DIR) / "manage.py"
+
+
+def database_url() -> str:
+    """The test database as a DATABASE_URL, for child processes (workers, fetches)."""
+    conf = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{conf['NAME']}"
+    host = conf.get("HOST") or "127.0.0.1"
+    port = conf.get("PORT") or 5432
+    return f"postgres://{conf['USER']}@{host}:{port}/{conf['NAME']}"
+
+
+@pytest.fixture
+def child_env(reception_settings, tmp_path) -> dict[str, str]:
+    """Environment for a `manage.py` child process that shares this test's database, storage
+    and test servers (use with transactional tests, so the child sees committed data)."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url(),
+        MICROSOFT_AUTHORITY_HOST=reception_settings.MICROSOFT_AUTHORITY_HOST,
+        RECEPTION_CA_BUNDLE=reception_settings.RECEPTION_CA_BUNDLE,
+        RECEPTION_FETCH_BATCH_SIZE="20",
+        EMAIL_URL=f"filemail:///{tmp_path / 'outbox'}",  # django-environ: 4 slashes, absolute
+        DEBUG="False",
+    )
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def manage(*args: str) -> list[str]:
+    return [sys.executable, str(MANAGE), *args]

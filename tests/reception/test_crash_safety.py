@@ -10,23 +10,21 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
+from email import message_from_bytes
 from pathlib import Path
 
 import pytest
-from django.conf import settings as django_settings
-from django.db import connection
 
 from invoices.models import ReceivedDocument
 from reception.models import FolderState, IncomingMessage, MailboxStatus, ServerState
 from reception.services import backup_confirm_manually
 from reception.transports.imap import FOLDER_ERRORS, FOLDER_NOT_ELECTRONIC, FOLDER_PROCESSED
 from tests.factories.dian import build_mail, make_email
+from tests.reception.conftest import manage
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
-MANAGE = Path(django_settings.BASE_DIR) / "manage.py"
 MESSAGES = 200
 SEED = int(os.environ.get("CRASH_TRIAL_SEED", "20261128"))
 
@@ -47,33 +45,9 @@ def corpus() -> tuple[list[bytes], set[str]]:
     return mails, cufes
 
 
-def database_url() -> str:
-    conf = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{conf['NAME']}"
-    host = conf.get("HOST") or "127.0.0.1"
-    port = conf.get("PORT") or 5432
-    return f"postgres://{conf['USER']}@{host}:{port}/{conf['NAME']}"
-
-
-@pytest.fixture
-def child_env(reception_settings, tmp_path):
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=database_url(),
-        MICROSOFT_AUTHORITY_HOST=reception_settings.MICROSOFT_AUTHORITY_HOST,
-        RECEPTION_CA_BUNDLE=reception_settings.RECEPTION_CA_BUNDLE,
-        RECEPTION_FETCH_BATCH_SIZE="20",
-        EMAIL_URL=f"filemail:///{tmp_path / 'outbox'}",  # django-environ: 4 slashes, absolute
-        DEBUG="False",
-    )
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    return env
-
-
 def fetch(env, nit: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, str(MANAGE), "mailbox_fetch", "--organization", nit],
+        manage("mailbox_fetch", "--organization", nit),
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -206,9 +180,7 @@ def backed_up_ids(outbox: Path) -> set[str]:
         for chunk in content.split(b"-" * 79):
             if not chunk.strip():
                 continue
-            import email
-
-            parsed = email.message_from_bytes(chunk.strip())
+            parsed = message_from_bytes(chunk.strip())
             for part in parsed.walk():
                 if part.get_filename():
                     ids.add(message_from_bytes_id(part.get_payload(decode=True)))
