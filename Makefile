@@ -40,7 +40,7 @@ system-test-deps:
 test: venv system-test-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) manage.py makemigrations --check --dry-run -v0
+	DEBUG=True $(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint:
