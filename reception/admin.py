@@ -4,12 +4,18 @@ A valid POST is saved here rather than through Django's own save path because th
 inside one database transaction, and the connection check that `mailbox_configure` ends with
 must run outside any transaction (it can take the network timeout while holding row locks).
 Only public ModelAdmin hooks are used; an invalid POST and every GET go to Django's view.
+
+The mailbox's operations ("Probar conexión", "Reactivar", "Actualizar secreto", the backup
+address) are pages of their own added with `get_urls`, each one a permission check and one
+service call. The fetch runs and the triage of recorded mail are read-only lists beside it.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime
 import json
+from collections.abc import Callable
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
@@ -20,34 +26,65 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    HttpResponseRedirect,
+    QueryDict,
+)
 from django.template.response import TemplateResponse
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
+from invoices.ingestion import message_reprocess
 from organizations.admin import OrganizationScopedAdminMixin
 from organizations.models import Organization
 from organizations.roles import Role
-from organizations.scoping import can_configure, scope_queryset
+from organizations.scoping import can_configure, scope_queryset, sees_all_organizations
+from reception import services
 from reception.forms import (
     INTRO_PARAGRAPHS,
     SECURITY_NOTE,
     SWITCH_WARNING,
     MailboxConfigurationForm,
+    SecretRotationForm,
     expiry_note,
     secret_state,
 )
-from reception.models import MailboxStatus, ReceptionMailbox, Secret, ServerType, StatusChange
+from reception.models import (
+    FetchRun,
+    IncomingMessage,
+    MailboxStatus,
+    MessageOutcome,
+    ReceptionMailbox,
+    Secret,
+    ServerType,
+    StatusChange,
+)
 from reception.services import mailbox_configure
+from reception.storage import private_storage
 
 #: POST key of the intermediate page's "Sí": the sealed form data to save.
 SWITCH_PAYLOAD = "_switch_payload"
 #: How long the "Sí" of the intermediate page stays valid.
 SWITCH_CONFIRMATION_SECONDS = 30 * 60
+
+CHECK_PERMISSION = "reception.check_receptionmailbox"
+REACTIVATE_PERMISSION = "reception.reactivate_receptionmailbox"
+ROTATE_PERMISSION = "reception.rotate_secret_receptionmailbox"
+CONFIRM_BACKUP_PERMISSION = "reception.confirm_backup_receptionmailbox"
+VIEW_RUNS_PERMISSION = "reception.view_fetchrun"
+#: POST key of the backup confirmation page's "Sí".
+CONFIRMED = "confirmado"
+#: Fetch runs shown on the mailbox page; the full list is the FetchRun admin.
+RECENT_RUNS = 10
 
 #: What a change of server type deletes, as the intermediate page lists it.
 WIPED_ON_SWITCH = (
@@ -114,6 +151,9 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["organization"]
     search_fields = ["username", "organization__name", "organization__nit"]
     switch_template = "admin/reception/receptionmailbox/switch_server_type.html"
+    check_result_template = "admin/reception/receptionmailbox/check_result.html"
+    rotation_template = "admin/reception/receptionmailbox/rotate_secret.html"
+    confirm_backup_template = "admin/reception/receptionmailbox/confirm_backup.html"
 
     # --- Who may do what -------------------------------------------------------------------
 
@@ -297,13 +337,17 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
             confirm_switch=confirm_switch,
         )
         mailbox.refresh_from_db()
+        self._tell_status(request, mailbox)
+        return mailbox
+
+    def _tell_status(self, request: HttpRequest, mailbox: ReceptionMailbox, lead: str = "") -> None:
         self.message_user(
             request,
-            _("Estado del correo: %(status)s. %(reason)s")
+            lead
+            + _("Estado del correo: %(status)s. %(reason)s")
             % {"status": mailbox.get_status_display(), "reason": mailbox.status_reason},
             messages.WARNING if mailbox.status == MailboxStatus.INACTIVE else messages.SUCCESS,
         )
-        return mailbox
 
     # --- The server-type switch ------------------------------------------------------------
 
@@ -362,6 +406,215 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         )
         return HttpResponseRedirect(change_url)
 
+    # --- Operations: the connection check, the secret, the backup address -------------------
+
+    def get_urls(self) -> list:
+        def view(function: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+            return self.admin_site.admin_view(function)
+
+        name = "reception_receptionmailbox"
+        return [
+            path("<path:object_id>/probar/", view(self.check_view), name=f"{name}_check"),
+            path(
+                "<path:object_id>/reactivar/",
+                view(self.reactivate_view),
+                name=f"{name}_reactivate",
+            ),
+            path(
+                "<path:object_id>/secreto/",
+                view(self.rotate_secret_view),
+                name=f"{name}_rotate_secret",
+            ),
+            path(
+                "<path:object_id>/respaldo/confirmar/",
+                view(self.confirm_backup_view),
+                name=f"{name}_confirm_backup",
+            ),
+            path(
+                "<path:object_id>/respaldo/reenviar/",
+                view(self.resend_backup_view),
+                name=f"{name}_resend_backup",
+            ),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: ReceptionMailbox | None = None,
+    ) -> HttpResponse:
+        if obj is not None:
+            context.update(self._operations_context(request, obj))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def _operations_context(self, request: HttpRequest, mailbox: ReceptionMailbox) -> dict:
+        """What the diagnosis panel and the operation buttons of the change page need."""
+        user = request.user
+        awaits_backup = services.backup_awaits_confirmation(mailbox)
+        shows_runs = user.has_perm(VIEW_RUNS_PERMISSION)
+        return {
+            "can_check": holds(user, CHECK_PERMISSION, mailbox),
+            "can_reactivate": mailbox.status == MailboxStatus.INACTIVE
+            and holds(user, REACTIVATE_PERMISSION, mailbox),
+            "can_rotate_secret": mailbox.uses_modern_auth
+            and holds(user, ROTATE_PERMISSION, mailbox),
+            "can_confirm_backup": awaits_backup and holds(user, CONFIRM_BACKUP_PERMISSION, mailbox),
+            "can_resend_backup": awaits_backup and self.has_change_permission(request, mailbox),
+            **diagnosis_context(mailbox),
+            "recent_runs": list(mailbox.runs.all()[:RECENT_RUNS]) if shows_runs else None,
+            "runs_url": reverse("admin:reception_fetchrun_changelist") + f"?buzon={mailbox.pk}",
+        }
+
+    def _operated_mailbox(
+        self, request: HttpRequest, object_id: str, permission: str
+    ) -> ReceptionMailbox:
+        """Someone else's mailbox is a 404; one's own without the permission a 403."""
+        mailbox = self.get_object(request, unquote(object_id))
+        if not holds(request.user, permission, mailbox):
+            raise PermissionDenied
+        return mailbox
+
+    def check_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """ "Probar conexión": the check runs only on POST (it reaches the mail server)."""
+        return self._checked(request, object_id, CHECK_PERMISSION, source="admin")
+
+    def reactivate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Soporte's "Reactivar": the same check; its result decides the status."""
+        return self._checked(request, object_id, REACTIVATE_PERMISSION, source="admin_reactivar")
+
+    def _checked(
+        self, request: HttpRequest, object_id: str, permission: str, *, source: str
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        mailbox = self._operated_mailbox(request, object_id, permission)
+        services.mailbox_check(mailbox, actor=request.user, source=source)
+        self.log_change(
+            request,
+            mailbox,
+            gettext("Probó la conexión: %(status)s.") % {"status": mailbox.get_status_display()},
+        )
+        self._tell_status(request, mailbox)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Resultado de «Probar conexión»"),
+            "subtitle": None,
+            "opts": self.opts,
+            "object": mailbox,
+            "change_url": _change_url(mailbox),
+            **diagnosis_context(mailbox),
+        }
+        return TemplateResponse(request, self.check_result_template, context)
+
+    def rotate_secret_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """ "Actualizar secreto": the rotation form, then `secret_rotate` (which checks)."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        mailbox = self._operated_mailbox(request, object_id, ROTATE_PERMISSION)
+        if not mailbox.uses_modern_auth:
+            self.message_user(
+                request,
+                gettext("Este tipo de servidor no usa secreto de aplicación."),
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(_change_url(mailbox))
+        current = mailbox.current_secret
+        if request.method == "POST":
+            form = SecretRotationForm(request.POST)
+            if form.is_valid():
+                data = form.cleaned_data
+                services.secret_rotate(
+                    mailbox,
+                    value=data["secret"],
+                    expires_on=data["secret_expires_on"],
+                    notification_email=data["notification_email"],
+                    actor=request.user,
+                    source="admin",
+                )
+                self.log_change(request, mailbox, gettext("Actualizó el secreto."))
+                self._tell_status(request, mailbox, gettext("Secreto actualizado. "))
+                return HttpResponseRedirect(_change_url(mailbox))
+        else:
+            form = SecretRotationForm(
+                initial={"notification_email": current.notification_email if current else ""}
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": gettext("Actualizar secreto"),
+            "subtitle": None,
+            "opts": self.opts,
+            "object": mailbox,
+            "form": form,
+            "current_secret": secret_state(current) if current else "",
+            "notes": [SECURITY_NOTE, expiry_note()],
+            "change_url": _change_url(mailbox),
+        }
+        return TemplateResponse(request, self.rotation_template, context)
+
+    def confirm_backup_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Soporte confirms the backup address by hand, after a page that asks "¿Seguro?"."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        mailbox = self._operated_mailbox(request, object_id, CONFIRM_BACKUP_PERMISSION)
+        if not services.backup_awaits_confirmation(mailbox):
+            return self._nothing_to_confirm(request, mailbox)
+        if request.POST.get(CONFIRMED) != "si":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": gettext("¿Confirmar el correo de respaldo?"),
+                "subtitle": None,
+                "opts": self.opts,
+                "object": mailbox,
+                "confirmed_name": CONFIRMED,
+                "change_url": _change_url(mailbox),
+            }
+            return TemplateResponse(request, self.confirm_backup_template, context)
+        try:
+            services.backup_confirm_manually(mailbox, actor=request.user)
+        except services.BackupNotAwaitingConfirmation:  # confirmed meanwhile (link, someone)
+            return self._nothing_to_confirm(request, mailbox)
+        mailbox.refresh_from_db()
+        self.log_change(
+            request,
+            mailbox,
+            gettext("Confirmó a mano el correo de respaldo %(email)s.")
+            % {"email": mailbox.backup_email},
+        )
+        self._tell_status(request, mailbox, gettext("Correo de respaldo confirmado. "))
+        return HttpResponseRedirect(_change_url(mailbox))
+
+    def resend_backup_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Back office asks for a new confirmation link; it replaces the earlier ones."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        mailbox = self.get_object(request, unquote(object_id))
+        if not self.has_change_permission(request, mailbox):
+            raise PermissionDenied
+        try:
+            services.backup_confirmation_send(mailbox)
+        except services.BackupNotAwaitingConfirmation:
+            return self._nothing_to_confirm(request, mailbox)
+        self.log_change(request, mailbox, gettext("Reenvió el enlace de confirmación."))
+        self.message_user(
+            request,
+            gettext("Enviamos un nuevo enlace de confirmación a %(email)s.")
+            % {"email": mailbox.backup_email},
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(_change_url(mailbox))
+
+    def _nothing_to_confirm(self, request: HttpRequest, mailbox: ReceptionMailbox) -> HttpResponse:
+        self.message_user(
+            request,
+            gettext("Este buzón no tiene un correo de respaldo por confirmar."),
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(_change_url(mailbox))
+
 
 def _title(mailbox: ReceptionMailbox) -> str:
     """The guide's heading: "Correo Recepción de Documentos Electrónicos - Activo"."""
@@ -404,3 +657,316 @@ def _unseal(request: HttpRequest, mailbox: ReceptionMailbox, token: str) -> Quer
     for name, value in payload["fields"]:
         data.appendlist(name, value)
     return data
+
+
+def _change_url(mailbox: ReceptionMailbox) -> str:
+    return reverse("admin:reception_receptionmailbox_change", args=[mailbox.pk])
+
+
+def holds(user: Any, permission: str, mailbox: ReceptionMailbox) -> bool:
+    """A group's permission counts for the mailbox's organization only.
+
+    Back office holds it for the organizations where it is Back office; Soporte and
+    superusers for every organization. A Contador of the organization holds none of the
+    operations' permissions.
+    """
+    if not user.has_perm(permission):
+        return False
+    return sees_all_organizations(user) or can_configure(user, mailbox.organization_id)
+
+
+#: Labels of the token claims shown with the diagnosis (the JWT's own names in parentheses).
+CLAIM_LABELS = (
+    ("aud", _("Audiencia (aud)")),
+    ("tid", _("Tenant (tid)")),
+    ("appid", _("Aplicación (appid)")),
+    ("oid", _("Id. de objeto (oid)")),
+    ("roles", _("Roles")),
+    ("exp", _("Vence (exp)")),
+)
+
+
+def diagnosis_context(mailbox: ReceptionMailbox) -> dict[str, Any]:
+    """The last check as the diagnosis template shows it (the stored JSON holds no secret)."""
+    check = mailbox.last_check or None
+    claims = (check or {}).get("token_claims") or None
+    rows = []
+    for key, label in CLAIM_LABELS if claims else ():
+        value = claims.get(key)
+        if key == "roles":
+            value = ", ".join(value or ()) or gettext("ninguno")
+        elif key == "exp" and value:
+            value = date_format(
+                timezone.localtime(datetime.datetime.fromtimestamp(value, tz=datetime.UTC)),
+                "DATETIME_FORMAT",
+            )
+        rows.append((label, value or "—"))
+    return {
+        "diagnosis": check,
+        "diagnosis_checked_at": mailbox.last_checked_at,
+        "diagnosis_claims": rows,
+    }
+
+
+# --- Fetch runs and the triage of recorded mail -------------------------------------------------
+
+
+class MailboxScopedAdminMixin(OrganizationScopedAdminMixin):
+    """Rows that belong to a mailbox, seen by members of its organization with `roles`.
+
+    Soporte and superusers see every organization's rows; `roles = None` lets every member
+    role of the organization see them.
+    """
+
+    organization_field = "mailbox__organization"
+    roles: tuple[str, ...] | None = None
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        queryset = super().get_queryset(request)
+        if self.roles is None or sees_all_organizations(request.user):
+            return queryset
+        return scope_queryset(
+            queryset, request.user, field=self.organization_field, roles=self.roles
+        )
+
+    def visible_mailboxes(self, request: HttpRequest) -> QuerySet[ReceptionMailbox]:
+        roles = None if sees_all_organizations(request.user) else self.roles
+        return scope_queryset(ReceptionMailbox.objects.all(), request.user, roles=roles)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class MailboxFilter(admin.SimpleListFilter):
+    """Only the mailboxes the user may see: a list filter must not reveal other customers."""
+
+    title = _("buzón")
+    parameter_name = "buzon"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        mailboxes = model_admin.visible_mailboxes(request).select_related("organization")
+        return [(str(m.pk), str(m)) for m in mailboxes.order_by("organization__name")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value is None:
+            return queryset
+        if not value.isdigit():
+            return queryset.none()
+        return queryset.filter(mailbox_id=int(value))
+
+
+@admin.register(FetchRun)
+class FetchRunAdmin(MailboxScopedAdminMixin, admin.ModelAdmin):
+    """Every scheduled or manual fetch: when, what it found, and why it failed."""
+
+    roles = (Role.BACK_OFFICE,)
+    list_display = [
+        "started_at",
+        "finished_at",
+        "mailbox",
+        "trigger",
+        "outcome",
+        "counts_summary",
+        "error_summary",
+    ]
+    list_filter = ["outcome", MailboxFilter]
+    list_select_related = ["mailbox__organization"]
+    fields = ["mailbox", "trigger", "started_at", "finished_at", "outcome", "counts", "error"]
+    readonly_fields = fields
+    date_hierarchy = "started_at"
+
+    @admin.display(description=_("conteos"))
+    def counts_summary(self, run: FetchRun) -> str:
+        counts = run.counts or {}
+        errors = sum((counts.get("errors") or {}).values())
+        return gettext(
+            "%(seen)s leídos · %(documents)s documentos · %(duplicates)s duplicados · "
+            "%(not_dian)s no DIAN · %(errors)s con error"
+        ) % {
+            "seen": counts.get("seen", 0),
+            "documents": counts.get("documents", 0),
+            "duplicates": counts.get("duplicates", 0),
+            "not_dian": counts.get("not_dian", 0),
+            "errors": errors,
+        }
+
+    @admin.display(description=_("error"))
+    def error_summary(self, run: FetchRun) -> str:
+        return run.error[:160]
+
+
+class OutcomeFilter(admin.SimpleListFilter):
+    """Triage first: by default only the mail that produced no document."""
+
+    title = _("resultado")
+    parameter_name = "resultado"
+    show_all = "todos"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [(self.show_all, gettext("Todos")), *MessageOutcome.choices]
+
+    def choices(self, changelist: Any) -> Any:
+        yield {
+            "selected": self.value() is None,
+            "query_string": changelist.get_query_string(remove=[self.parameter_name]),
+            "display": gettext("Sin documento"),
+        }
+        for value, label in self.lookup_choices:
+            yield {
+                "selected": self.value() == value,
+                "query_string": changelist.get_query_string({self.parameter_name: value}),
+                "display": label,
+            }
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        if value is None:
+            return queryset.exclude(outcome=MessageOutcome.DOCUMENT)
+        if value == self.show_all:
+            return queryset
+        return queryset.filter(outcome=value)
+
+
+class ReasonCodeFilter(admin.SimpleListFilter):
+    title = _("código del motivo")
+    parameter_name = "motivo"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        codes = (
+            model_admin.get_queryset(request)
+            .exclude(reason_code="")
+            .order_by("reason_code")
+            .values_list("reason_code", flat=True)
+            .distinct()
+        )
+        return [(code, code) for code in codes]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        value = self.value()
+        return queryset if value is None else queryset.filter(reason_code=value)
+
+
+@admin.register(IncomingMessage)
+class IncomingMessageAdmin(MailboxScopedAdminMixin, admin.ModelAdmin):
+    """The triage: recorded mail that produced no document, its reason, and "Reprocesar".
+
+    The original is downloaded through `eml_view`, which checks the organization like every
+    other page; the private storage has no public URL.
+    """
+
+    list_display = [
+        "received_at",
+        "sender",
+        "subject",
+        "outcome",
+        "reason",
+        "server_state",
+        "mailbox",
+        "eml_link",
+    ]
+    list_filter = [
+        OutcomeFilter,
+        ReasonCodeFilter,
+        MailboxFilter,
+        ("received_at", admin.DateFieldListFilter),
+    ]
+    list_select_related = ["mailbox__organization"]
+    search_fields = ["subject", "sender", "message_id"]
+    actions = ["reprocess"]
+    fields = [
+        "mailbox",
+        "received_at",
+        "sender",
+        "subject",
+        "sent_at",
+        "message_id",
+        "outcome",
+        "reason_code",
+        "reason",
+        "processed_at",
+        "attempts",
+        "server_state",
+        "server_key",
+        "size",
+        "sha256",
+        "eml_link",
+    ]
+    readonly_fields = fields
+
+    def get_urls(self) -> list:
+        return [
+            path(
+                "<path:object_id>/eml/",
+                self.admin_site.admin_view(self.eml_view),
+                name="reception_incomingmessage_eml",
+            ),
+            *super().get_urls(),
+        ]
+
+    @admin.display(description=_("correo original"))
+    def eml_link(self, message: IncomingMessage) -> str:
+        if not message.raw:
+            return "—"
+        url = reverse("admin:reception_incomingmessage_eml", args=[message.pk])
+        return format_html('<a href="{}">{}</a>', url, gettext("Descargar .eml"))
+
+    def eml_view(self, request: HttpRequest, object_id: str) -> FileResponse:
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["GET"])
+        message = self.get_object(request, unquote(object_id))
+        if not self.has_view_permission(request, message):
+            raise PermissionDenied
+        if not message.raw or not private_storage.exists(message.raw.name):
+            raise Http404(gettext("El correo original no está guardado."))
+        response = FileResponse(
+            private_storage.open(message.raw.name, "rb"),
+            as_attachment=True,
+            filename=f"correo-{message.pk}.eml",
+            content_type="message/rfc822",
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+    def has_reprocess_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("reception.reprocess_incomingmessage")
+
+    @admin.action(description=_("Reprocesar"), permissions=["reprocess"])
+    def reprocess(self, request: HttpRequest, queryset: QuerySet[IncomingMessage]) -> None:
+        """Decide the selected mail again from its stored original (after a fix upstream)."""
+        reprocessed = documents = 0
+        for message in queryset:
+            attempts = message.attempts
+            message = message_reprocess(message)
+            if message.attempts == attempts:
+                continue  # its document exists, or no original was stored
+            reprocessed += 1
+            documents += message.outcome == MessageOutcome.DOCUMENT
+            self.log_change(
+                request,
+                message,
+                gettext("Reprocesado: %(outcome)s.") % {"outcome": message.get_outcome_display()},
+            )
+        self.message_user(
+            request,
+            ngettext(
+                "Se reprocesó %(count)d correo",
+                "Se reprocesaron %(count)d correos",
+                reprocessed,
+            )
+            % {"count": reprocessed}
+            + "; "
+            + ngettext(
+                "%(documents)d quedó registrado como documento.",
+                "%(documents)d quedaron registrados como documento.",
+                documents,
+            )
+            % {"documents": documents},
+            messages.SUCCESS if documents else messages.WARNING,
+        )

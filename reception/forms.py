@@ -120,7 +120,114 @@ class SecretInput(forms.PasswordInput):
         )
 
 
-class MailboxConfigurationForm(forms.ModelForm):
+def secret_value_field() -> PastedField:
+    return PastedField(
+        label=_("Secreto"),
+        max_length=512,
+        widget=SecretInput(),
+        help_text=_(
+            "El «Valor» del secreto de cliente (no su «Id. de secreto»), copiado en "
+            "Certificados y secretos al crearlo."
+        ),
+    )
+
+
+def secret_confirm_field() -> PastedField:
+    return PastedField(label=_("Confirmar Secreto"), max_length=512, widget=SecretInput())
+
+
+def secret_expiry_field() -> forms.DateField:
+    return forms.DateField(
+        label=_("Fecha Expiración"),
+        required=False,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        help_text=_("La fecha en la que expira el secreto en Entra ID."),
+    )
+
+
+def notification_email_field() -> PastedField:
+    return PastedField(
+        label=_("Correo Notificación"),
+        help_text=_("Te avisaremos a este correo antes de que el secreto expire."),
+    )
+
+
+class SecretRulesMixin:
+    """The guide's rules for a client secret and its expiry notice.
+
+    Shared by the configuration form and the rotation form (and so by the admin and both
+    commands), so that every way of entering a secret refuses exactly the same input. The
+    form using it declares the fields built by the `*_field()` functions below.
+    """
+
+    def _clean_secret(self, data: dict[str, Any], *, may_keep_current: bool) -> None:
+        """A new secret's «Valor», typed twice; blank keeps the current one where allowed."""
+        secret, repeated = data.get("secret"), data.get("secret_confirm")
+        if secret is None:
+            return  # already reported
+        if not secret:
+            if not may_keep_current:
+                self.add_error("secret", forms.Field.default_error_messages["required"])
+            elif repeated:
+                self.add_error(
+                    "secret_confirm", _("«Confirmar Secreto» no coincide con «Secreto».")
+                )
+            return
+        if _as_guid(secret) is not None:
+            self.add_error(
+                "secret",
+                _(
+                    "Este valor tiene forma de GUID: es el «Id. de secreto», no el secreto. Copia "
+                    "la columna «Valor» del secreto de cliente en Entra ID."
+                ),
+            )
+            return
+        if repeated is not None and repeated != secret:
+            self.add_error("secret_confirm", _("«Confirmar Secreto» no coincide con «Secreto»."))
+
+    def _clean_expiry(self, data: dict[str, Any], *, stored: datetime.date | None) -> None:
+        """A date being set must lie ahead (Bogotá), and someone must be told before it."""
+        expires_on = data.get("secret_expires_on")
+        if expires_on is None:
+            return
+        # An untouched date of the current secret may lie in the past: it is not being set now.
+        if (data.get("secret") or expires_on != stored) and expires_on <= bogota_today():
+            self.add_error(
+                "secret_expires_on",
+                _("La Fecha Expiración debe ser posterior a hoy (%(today)s).")
+                % {"today": date_format(bogota_today(), "SHORT_DATE_FORMAT")},
+            )
+        if "notification_email" in data and not data["notification_email"]:
+            self.add_error(
+                "notification_email",
+                _("Con una Fecha Expiración indica el Correo Notificación para avisarte."),
+            )
+        elif data.get("notification_email"):
+            self._require_email(data, "notification_email")
+
+    def _reject_spaces(self, data: dict[str, Any], name: str) -> None:
+        value = data.get(name)
+        if isinstance(value, str) and any(char.isspace() for char in value):
+            self.add_error(
+                name,
+                _("«%(field)s» tiene espacios dentro del valor. %(hint)s")
+                % {"field": self.fields[name].label, "hint": SPACES_HINT},
+            )
+
+    def _require_email(self, data: dict[str, Any], name: str) -> bool:
+        try:
+            validate_email(data[name])
+        except ValidationError:
+            self.add_error(
+                name,
+                _("«%(field)s» debe ser un correo electrónico válido.")
+                % {"field": self.fields[name].label},
+            )
+            return False
+        return True
+
+
+class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
     """Correo Recepción de Documentos Electrónicos: the guide's fields and validations."""
 
     server_type = forms.ChoiceField(
@@ -204,16 +311,8 @@ class MailboxConfigurationForm(forms.ModelForm):
         ),
     )
     client_id_confirm = PastedField(label=_("Confirmar Id. Aplicación"))
-    secret = PastedField(
-        label=_("Secreto"),
-        max_length=512,
-        widget=SecretInput(),
-        help_text=_(
-            "El «Valor» del secreto de cliente (no su «Id. de secreto»), copiado en "
-            "Certificados y secretos al crearlo."
-        ),
-    )
-    secret_confirm = PastedField(label=_("Confirmar Secreto"), max_length=512, widget=SecretInput())
+    secret = secret_value_field()
+    secret_confirm = secret_confirm_field()
     object_id = PastedField(
         label=_("Id. de objeto"),
         help_text=_(
@@ -221,16 +320,8 @@ class MailboxConfigurationForm(forms.ModelForm):
             "te mostramos los comandos de PowerShell del diagnóstico."
         ),
     )
-    secret_expires_on = forms.DateField(
-        label=_("Fecha Expiración"),
-        required=False,
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
-        help_text=_("La fecha en la que expira el secreto en Entra ID."),
-    )
-    notification_email = PastedField(
-        label=_("Correo Notificación"),
-        help_text=_("Te avisaremos a este correo antes de que el secreto expire."),
-    )
+    secret_expires_on = secret_expiry_field()
+    notification_email = notification_email_field()
 
     class Meta:
         model = ReceptionMailbox
@@ -333,8 +424,13 @@ class MailboxConfigurationForm(forms.ModelForm):
                 ),
             )
         self._clean_object_id(data, tenant, client)
-        self._clean_secret(data)
-        self._clean_expiry(data)
+        self._clean_secret(
+            data,
+            may_keep_current=self.current_secret is not None and not self.switches_server_type,
+        )
+        self._clean_expiry(
+            data, stored=self.current_secret.expires_on if self.current_secret else None
+        )
         data["password"] = ""
 
     def _clean_basic(self, data: dict[str, Any]) -> None:
@@ -406,61 +502,7 @@ class MailboxConfigurationForm(forms.ModelForm):
             )
         data["object_id"] = guid
 
-    def _clean_secret(self, data: dict[str, Any]) -> None:
-        secret, repeated = data.get("secret"), data.get("secret_confirm")
-        if secret is None:
-            return  # already reported
-        keeps_current = self.current_secret is not None and not self.switches_server_type
-        if not secret:
-            if not keeps_current:
-                self.add_error("secret", forms.Field.default_error_messages["required"])
-            elif repeated:
-                self.add_error(
-                    "secret_confirm", _("«Confirmar Secreto» no coincide con «Secreto».")
-                )
-            return
-        if _as_guid(secret) is not None:
-            self.add_error(
-                "secret",
-                _(
-                    "Este valor tiene forma de GUID: es el «Id. de secreto», no el secreto. Copia "
-                    "la columna «Valor» del secreto de cliente en Entra ID."
-                ),
-            )
-            return
-        if repeated is not None and repeated != secret:
-            self.add_error("secret_confirm", _("«Confirmar Secreto» no coincide con «Secreto»."))
-
-    def _clean_expiry(self, data: dict[str, Any]) -> None:
-        expires_on = data.get("secret_expires_on")
-        if expires_on is None:
-            return
-        stored = self.current_secret.expires_on if self.current_secret else None
-        # An untouched date of the current secret may lie in the past: it is not being set now.
-        if (data.get("secret") or expires_on != stored) and expires_on <= bogota_today():
-            self.add_error(
-                "secret_expires_on",
-                _("La Fecha Expiración debe ser posterior a hoy (%(today)s).")
-                % {"today": date_format(bogota_today(), "SHORT_DATE_FORMAT")},
-            )
-        if "notification_email" in data and not data["notification_email"]:
-            self.add_error(
-                "notification_email",
-                _("Con una Fecha Expiración indica el Correo Notificación para avisarte."),
-            )
-        elif data.get("notification_email"):
-            self._require_email(data, "notification_email")
-
     # --- Small checks ---------------------------------------------------------------------
-
-    def _reject_spaces(self, data: dict[str, Any], name: str) -> None:
-        value = data.get(name)
-        if isinstance(value, str) and any(char.isspace() for char in value):
-            self.add_error(
-                name,
-                _("«%(field)s» tiene espacios dentro del valor. %(hint)s")
-                % {"field": self.fields[name].label, "hint": SPACES_HINT},
-            )
 
     def _parse_guid(self, name: str, value: str) -> uuid.UUID | None:
         guid = _as_guid(value)
@@ -475,17 +517,26 @@ class MailboxConfigurationForm(forms.ModelForm):
             )
         return guid
 
-    def _require_email(self, data: dict[str, Any], name: str) -> bool:
-        try:
-            validate_email(data[name])
-        except ValidationError:
-            self.add_error(
-                name,
-                _("«%(field)s» debe ser un correo electrónico válido.")
-                % {"field": self.fields[name].label},
-            )
-            return False
-        return True
+
+class SecretRotationForm(SecretRulesMixin, forms.Form):
+    """«Actualizar secreto»: a new secret for the same Entra ID application.
+
+    The guide's "Actualización de secreto en aplicación existente" from our side; the same
+    rules as the configuration form, but a secret is always required and its date is new.
+    """
+
+    secret = secret_value_field()
+    secret_confirm = secret_confirm_field()
+    secret_expires_on = secret_expiry_field()
+    notification_email = notification_email_field()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        for name in ("secret", "secret_confirm", "notification_email"):
+            self._reject_spaces(data, name)
+        self._clean_secret(data, may_keep_current=False)
+        self._clean_expiry(data, stored=None)
+        return data
 
 
 def _as_guid(value: str) -> uuid.UUID | None:

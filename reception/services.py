@@ -21,7 +21,7 @@ from organizations.models import Organization
 from reception.connection import check_tokens, mailbox_settings
 from reception.diagnosis import Diagnosis, diagnose
 from reception.exceptions import ReceptionError, ServerTypeChangeNotConfirmed
-from reception.models import MailboxStatus, ReceptionMailbox, Secret, ServerType
+from reception.models import MailboxStatus, Protocol, ReceptionMailbox, Secret, ServerType
 from reception.status import (
     check_reason,
     mailbox_record_success,
@@ -193,6 +193,10 @@ def mailbox_check(
     return diagnosis
 
 
+class SecretNotApplicable(ReceptionError):
+    """A secret was given for a mailbox whose server type authenticates without one."""
+
+
 def secret_rotate(
     mailbox: ReceptionMailbox,
     *,
@@ -205,8 +209,14 @@ def secret_rotate(
     """Make a new secret current (the old one is retired without its value), then check.
 
     A passing check reactivates the mailbox; this is the guide's "Actualización de secreto en
-    aplicación existente" from our side.
+    aplicación existente" from our side. Only Outlook modern auth has a secret: for any other
+    type a secret would be stored and never used, so it is refused.
     """
+    if not mailbox.uses_modern_auth:
+        raise SecretNotApplicable(
+            _("El tipo de servidor «%(type)s» no usa secreto de aplicación.")
+            % {"type": mailbox.get_server_type_display()}
+        )
     secret_replace(
         mailbox,
         value=value,
@@ -297,9 +307,30 @@ class BackupLinkInvalid(ReceptionError):
     """The confirmation link is tampered, expired, already used or replaced by a newer one."""
 
 
+class BackupNotAwaitingConfirmation(ReceptionError):
+    """The mailbox has no backup address waiting to be confirmed (not POP3, none, or done)."""
+
+
+def backup_awaits_confirmation(mailbox: ReceptionMailbox) -> bool:
+    """Only a POP3 mailbox backs mail up, and its address is confirmed once."""
+    return bool(
+        mailbox.protocol == Protocol.POP3
+        and mailbox.backup_email
+        and mailbox.backup_confirmed_at is None
+    )
+
+
 def backup_confirmation_send(mailbox: ReceptionMailbox) -> str:
-    """Mail a one-time, expiring confirmation link to the backup address; return the link."""
+    """Mail a one-time, expiring confirmation link to the backup address; return the link.
+
+    Each link replaces the earlier ones, so "Reenviar enlace" is this same call.
+    """
     from reception.notifications import send_backup_confirmation
+
+    if not backup_awaits_confirmation(mailbox):
+        raise BackupNotAwaitingConfirmation(
+            _("Este buzón no tiene un correo de respaldo por confirmar.")
+        )
 
     nonce = uuid.uuid4()
     ReceptionMailbox.objects.filter(pk=mailbox.pk).update(
@@ -339,9 +370,16 @@ def backup_confirm(token: str) -> ReceptionMailbox:
 
 
 def backup_confirm_manually(mailbox: ReceptionMailbox, *, actor: Any) -> None:
-    """Soporte confirms the backup address by hand (e.g. the link could not be delivered)."""
+    """Soporte confirms the backup address by hand (e.g. the link could not be delivered).
+
+    Checked under the row lock: two people confirming at once record one confirmation.
+    """
     with transaction.atomic():
         mailbox = ReceptionMailbox.objects.select_for_update().get(pk=mailbox.pk)
+        if not backup_awaits_confirmation(mailbox):
+            raise BackupNotAwaitingConfirmation(
+                _("Este buzón no tiene un correo de respaldo por confirmar.")
+            )
         _backup_confirmed(mailbox, actor=actor, source="soporte_manual")
 
 
