@@ -2,9 +2,14 @@
 
 from django.contrib import admin
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
 from reception.views import backup_confirm_view
+
+admin.site.site_header = _("Recepción FE")
+admin.site.site_title = _("Recepción FE")
+admin.site.index_title = _("Recepción de documentos electrónicos")
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
