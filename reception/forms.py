@@ -1,7 +1,9 @@
 """The "Correo Recepción de Documentos Electrónicos" form, with every check the guide implies.
 
 The admin and the `mailbox_configure` command both validate through `MailboxConfigurationForm`;
-saving is `reception.services.mailbox_configure`'s job. Nothing here opens a network connection.
+saving is `reception.services.mailbox_configure`'s job. «Actualizar secreto» (admin page and
+`mailbox_rotate_secret`) validates through `SecretRotationForm`, which applies the same secret
+rules. Nothing here opens a network connection.
 """
 
 from __future__ import annotations
@@ -79,15 +81,14 @@ _HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 #: Fields checked for spaces inside the value, whatever the server type.
 _ALWAYS_PASTED = ("host", "username")
+_SECRET_PASTED = ("secret", "secret_confirm", "notification_email")
 _MODERN_PASTED = (
     "tenant_id",
     "tenant_id_confirm",
     "client_id",
     "client_id_confirm",
-    "secret",
-    "secret_confirm",
     "object_id",
-    "notification_email",
+    *_SECRET_PASTED,
 )
 
 
@@ -157,7 +158,7 @@ class SecretRulesMixin:
 
     Shared by the configuration form and the rotation form (and so by the admin and both
     commands), so that every way of entering a secret refuses exactly the same input. The
-    form using it declares the fields built by the `*_field()` functions below.
+    form using it declares the fields built by the `*_field()` functions above.
     """
 
     def _clean_secret(self, data: dict[str, Any], *, may_keep_current: bool) -> None:
@@ -532,7 +533,7 @@ class SecretRotationForm(SecretRulesMixin, forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        for name in ("secret", "secret_confirm", "notification_email"):
+        for name in _SECRET_PASTED:
             self._reject_spaces(data, name)
         self._clean_secret(data, may_keep_current=False)
         self._clean_expiry(data, stored=None)
