@@ -132,6 +132,9 @@ RECEPTION_NETWORK_TIMEOUT = env.float("RECEPTION_NETWORK_TIMEOUT", default=30.0)
 RECEPTION_MAX_MESSAGE_BYTES = env.int("RECEPTION_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
 RECEPTION_MAX_MESSAGES_PER_RUN = env.int("RECEPTION_MAX_MESSAGES_PER_RUN", default=2000)
 RECEPTION_FETCH_BATCH_SIZE = env.int("RECEPTION_FETCH_BATCH_SIZE", default=100)
+# Processes that parse a fetch's e-mails beside the one that downloads and records them; the
+# pool only starts for a batch of 8 or more, and never inside a daemonic worker process.
+RECEPTION_PARSE_PROCESSES = env.int("RECEPTION_PARSE_PROCESSES", default=2)
 RECEPTION_FETCH_INTERVAL_MINUTES = env.int("RECEPTION_FETCH_INTERVAL_MINUTES", default=5)
 RECEPTION_SECRET_WARNING_DAYS = env.int("RECEPTION_SECRET_WARNING_DAYS", default=5)
 RECEPTION_TRANSIENT_FAILURES_TO_INACTIVATE = env.int(

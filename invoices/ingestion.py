@@ -9,17 +9,22 @@ check made here.
 
 from __future__ import annotations
 
+import ctypes
 import datetime
 import hashlib
-from collections.abc import Sequence
-from concurrent.futures import Executor
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.core.files.base import ContentFile
-from django.db import transaction
-from django.db.models import Q
+from django.db import connection, transaction
+from django.db.models import Model, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,9 +40,10 @@ from invoices.dian import (
 from invoices.dian.checks import check_buyer
 from invoices.models import DocumentTax, DocumentType, ReceivedDocument
 from reception.models import IncomingMessage, MessageOutcome, ReceptionMailbox
-from reception.storage import private_storage
+from reception.storage import content_save
 
 BOGOTA = ZoneInfo("America/Bogota")
+_PR_SET_PDEATHSIG = 1
 TAX_NAMES = {"01": "IVA", "02": "IC", "03": "ICA", "04": "INC", "05": "ReteIVA", "06": "ReteRenta"}
 
 
@@ -49,16 +55,60 @@ class RecordedMessage:
     raw: bytes
 
 
+#: Below this many messages a process pool costs more than it saves.
+POOL_MIN_MESSAGES = 8
+
+
 def parse_many(raws: Sequence[bytes], *, executor: Executor | None, limits: Limits) -> list:
     """Parse on the executor's processes when given; parsing, not the network, is the cost."""
-    if executor is None or len(raws) < 8:
-        return [parse_message(raw, limits=limits) for raw in raws]
+    return parse_start(raws, executor=executor, limits=limits)()
+
+
+def parse_start(
+    raws: Sequence[bytes], *, executor: Executor | None, limits: Limits
+) -> Callable[[], list[ParsedMail]]:
+    """Start parsing a batch; the returned callable waits for the results, in order.
+
+    With an executor the batch goes to its processes at once, so the caller can record it (and
+    finish the previous batch) meanwhile; without one it is parsed when the results are asked for.
+    """
+    if executor is None or len(raws) < POOL_MIN_MESSAGES:
+        return lambda: [parse_message(raw, limits=limits) for raw in raws]
+    # About four chunks per process: balanced, with few round trips through the pool's pipes.
     chunk = max(1, len(raws) // 8)
-    return list(executor.map(_parse_with_limits, raws, [limits] * len(raws), chunksize=chunk))
+    results = executor.map(_parse_with_limits, raws, [limits] * len(raws), chunksize=chunk)
+    return lambda: list(results)
 
 
 def _parse_with_limits(raw: bytes, limits: Limits) -> ParsedMail:
     return parse_message(raw, limits=limits)
+
+
+def parse_pool(processes: int) -> ProcessPoolExecutor:
+    """A pool of parse processes that end with the fetch that started them.
+
+    A fetch killed outright (SIGKILL, the OOM killer) would otherwise leave its idle workers
+    behind for good, holding the killed command's output pipes open.
+    """
+    return ProcessPoolExecutor(
+        max_workers=processes, initializer=_end_with_parent, initargs=(os.getpid(),)
+    )
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:  # no parent-death signal: watch for being re-parented
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(1)
+    os._exit(1)
 
 
 def messages_process(
@@ -67,11 +117,16 @@ def messages_process(
     *,
     executor: Executor | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    parsed: Sequence[ParsedMail] | None = None,
 ) -> list[IncomingMessage]:
-    """Decide every recorded message of the batch and register its document, exactly once."""
+    """Decide every recorded message of the batch and register its document, exactly once.
+
+    `parsed` are the batch's results when the caller started the parse earlier (parse_start).
+    """
     if not recorded:
         return []
-    parsed = parse_many([item.raw for item in recorded], executor=executor, limits=limits)
+    if parsed is None:
+        parsed = parse_many([item.raw for item in recorded], executor=executor, limits=limits)
     organization = mailbox.organization
     with transaction.atomic():
         ids = [item.message.pk for item in recorded]
@@ -112,20 +167,7 @@ def messages_process(
             ]
         )
         _link_notes(organization.pk, documents)
-        IncomingMessage.objects.bulk_update(
-            decided,
-            [
-                "outcome",
-                "reason_code",
-                "reason",
-                "processed_at",
-                "attempts",
-                "message_id",
-                "sender",
-                "subject",
-                "sent_at",
-            ],
-        )
+        _save_decisions(decided)
     return decided
 
 
@@ -272,7 +314,49 @@ def _file_stem(organization_id: int, cufe: str) -> str:
 
 
 def _store(name: str, data: bytes) -> str:
-    return private_storage.save(name, ContentFile(data))
+    return content_save(name, data)
+
+
+_DECISION_FIELDS = (
+    "outcome",
+    "reason_code",
+    "reason",
+    "processed_at",
+    "attempts",
+    "message_id",
+    "sender",
+    "subject",
+    "sent_at",
+)
+
+
+def _save_decisions(messages: Sequence[IncomingMessage]) -> None:
+    _update_rows(IncomingMessage, _DECISION_FIELDS, messages)
+
+
+def _update_rows(model: type[Model], names: Sequence[str], objects: Sequence[Model]) -> None:
+    """Save some fields of many rows: one UPDATE per row, sent as a single executemany
+    (pipelined on PostgreSQL).
+
+    bulk_update() builds a CASE per field and row, whose construction in Python cost more than
+    the rest of a batch's decision.
+    """
+    if not objects:
+        return
+    meta = model._meta
+    fields = [meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    table, key = quote(meta.db_table), quote(meta.pk.column)
+    # Only the model's own quoted names are interpolated; every value is a parameter.
+    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608
+    rows = [
+        [field.get_db_prep_save(getattr(obj, field.attname), connection) for field in fields]
+        + [obj.pk]
+        for obj in objects
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def _taxes(result: ParsedMail) -> list[DocumentTax]:
@@ -299,32 +383,62 @@ def _attach(taxes: list[DocumentTax], document: ReceivedDocument) -> list[Docume
 
 
 def _link_notes(organization_id: int, documents: list[ReceivedDocument]) -> None:
-    """Point notes at their invoice, whichever of the two arrived first."""
+    """Point notes at their invoice, whichever of the two arrived first.
+
+    A handful of queries per batch, not per note: a fetch of thousands registers notes by the
+    hundred.
+    """
     if not documents:
         return
     scope = ReceivedDocument.objects.filter(organization_id=organization_id)
-    for note in documents:
-        if note.document_type == DocumentType.INVOICE or not (
-            note.referenced_cufe or note.referenced_number
-        ):
-            continue
-        match = Q(cufe=note.referenced_cufe) if note.referenced_cufe else Q(pk__in=[])
-        if note.referenced_number:
-            match |= Q(number=note.referenced_number, document_type=DocumentType.INVOICE)
-        invoice_id = scope.filter(match).exclude(pk=note.pk).values_list("pk", flat=True).first()
-        if invoice_id:
-            scope.filter(pk=note.pk).update(referenced_document_id=invoice_id)
+    linked: list[ReceivedDocument] = []
+    notes = [
+        note
+        for note in documents
+        if note.document_type != DocumentType.INVOICE
+        and (note.referenced_cufe or note.referenced_number)
+    ]
+    if notes:
+        cufes = {note.referenced_cufe for note in notes if note.referenced_cufe}
+        numbers = {note.referenced_number for note in notes if note.referenced_number}
+        # In the model's order, so each note takes the same invoice .first() would give it.
+        candidates = list(
+            scope.filter(
+                Q(cufe__in=cufes) | Q(number__in=numbers, document_type=DocumentType.INVOICE)
+            ).values_list("pk", "cufe", "number", "document_type")
+        )
+        for note in notes:
+            invoice_id = next(
+                (
+                    pk
+                    for pk, cufe, number, kind in candidates
+                    if pk != note.pk
+                    and (
+                        (note.referenced_cufe and cufe == note.referenced_cufe)
+                        or (
+                            note.referenced_number
+                            and number == note.referenced_number
+                            and kind == DocumentType.INVOICE
+                        )
+                    )
+                ),
+                None,
+            )
+            if invoice_id:
+                note.referenced_document_id = invoice_id
+                linked.append(note)
     invoices = {d.cufe: d.pk for d in documents if d.document_type == DocumentType.INVOICE}
-    numbers = {d.number: d.pk for d in documents if d.document_type == DocumentType.INVOICE}
-    if not invoices:
-        return
-    waiting = (
-        scope.filter(referenced_document__isnull=True)
-        .exclude(document_type=DocumentType.INVOICE)
-        .filter(Q(referenced_cufe__in=list(invoices)) | Q(referenced_number__in=list(numbers)))
-        .values_list("pk", "referenced_cufe", "referenced_number")
-    )
-    for note_id, cufe, number in waiting:
-        invoice_id = invoices.get(cufe) or (numbers.get(number) if not cufe else None)
-        if invoice_id:
-            scope.filter(pk=note_id).update(referenced_document_id=invoice_id)
+    numbers_ = {d.number: d.pk for d in documents if d.document_type == DocumentType.INVOICE}
+    if invoices:
+        waiting = (
+            scope.filter(referenced_document__isnull=True)
+            .exclude(document_type=DocumentType.INVOICE)
+            .exclude(pk__in=[note.pk for note in linked])
+            .filter(Q(referenced_cufe__in=list(invoices)) | Q(referenced_number__in=list(numbers_)))
+            .values_list("pk", "referenced_cufe", "referenced_number")
+        )
+        for note_id, cufe, number in waiting:
+            invoice_id = invoices.get(cufe) or (numbers_.get(number) if not cufe else None)
+            if invoice_id:
+                linked.append(ReceivedDocument(pk=note_id, referenced_document_id=invoice_id))
+    _update_rows(ReceivedDocument, ("referenced_document",), linked)

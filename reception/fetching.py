@@ -9,21 +9,27 @@ each row keeps a second run from recording the same message twice.
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Executor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from invoices.dian import Limits
-from invoices.ingestion import RecordedMessage, messages_process
+from invoices.dian import Limits, ParsedMail
+from invoices.ingestion import (
+    POOL_MIN_MESSAGES,
+    RecordedMessage,
+    messages_process,
+    parse_pool,
+    parse_start,
+)
 from reception.connection import fetch_tokens, mailbox_settings
 from reception.exceptions import MailboxBusy, ReceptionError
 from reception.locks import MailboxLock
@@ -36,7 +42,7 @@ from reception.models import (
     ReceptionMailbox,
     ServerState,
 )
-from reception.storage import private_storage
+from reception.storage import content_save
 from reception.transports.base import TransportError
 from reception.transports.imap import (
     FOLDER_ERRORS,
@@ -109,10 +115,12 @@ def mailbox_fetch(
     *,
     trigger: str,
     max_messages: int | None = None,
-    processes: int = 1,
+    processes: int | None = None,
 ) -> FetchSummary:
     """Fetch `mailbox` once. Raises MailboxBusy when another fetch holds it, MailboxUnreachable
-    when the server could not be reached (the status machine has been told either way)."""
+    when the server could not be reached (the status machine has been told either way).
+
+    `processes` parse the e-mails (default RECEPTION_PARSE_PROCESSES)."""
     from reception import status  # the status machine records the run's result
 
     lock = MailboxLock(mailbox)
@@ -127,6 +135,8 @@ def mailbox_fetch(
     mailbox.refresh_from_db()  # the lock is ours: read the configuration as it is now
     run = FetchRun.objects.create(mailbox=mailbox, trigger=trigger)
     summary = FetchSummary()
+    if processes is None:
+        processes = settings.RECEPTION_PARSE_PROCESSES
     fetch = _Fetch(mailbox, lock, summary, max_messages, processes)
     try:
         fetch.run()
@@ -158,6 +168,26 @@ def _raw_name(mailbox_id: int, digest: str) -> str:
     return f"mail/{mailbox_id}/{digest[:2]}/{digest}.eml"
 
 
+@dataclass(frozen=True)
+class _Item:
+    """A downloaded message about to be recorded; raw None when it was too large to download."""
+
+    server_key: str
+    fields: dict
+    raw: bytes | None
+    size: int
+    sha256: str = ""
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A recorded batch whose parse is under way."""
+
+    recorded: list[RecordedMessage]
+    parsing: Callable[[], list[ParsedMail]]
+    uids: list[int]
+
+
 class _Fetch:
     """One run over one mailbox; holds the run's settings so the steps stay short."""
 
@@ -178,11 +208,10 @@ class _Fetch:
         self.limits = Limits(max_message_bytes=self.max_size)
         self.processes = processes
         self.executor: Executor | None = None
+        self._stack = ExitStack()
 
     def run(self) -> None:
-        with ExitStack() as stack:
-            if self.processes > 1:
-                self.executor = stack.enter_context(ProcessPoolExecutor(max_workers=self.processes))
+        with self._stack:
             deleted: list[int] = []
             with open_mailbox(mailbox_settings(self.mailbox), fetch_tokens) as session:
                 if isinstance(session, ImapSession):
@@ -198,29 +227,45 @@ class _Fetch:
 
     # --- shared steps -----------------------------------------------------------------------
 
-    def _record(
-        self, items: Sequence[tuple[str, dict, bytes | None, int]], folder_state=None
-    ) -> list[RecordedMessage]:
-        """Store raw bytes and commit one ledger row per item: (server_key, fields, raw, size).
+    def _executor_for(self, count: int) -> Executor | None:
+        """The parse pool, started with the first batch worth it, so that an idle poll or a
+        mailbox with a few new e-mails never pays for starting processes.
+
+        A daemonic process (a django-q worker, by default) may not have children: it parses
+        in-process, while the cluster's other workers use the other cores.
+        """
+        if self.processes <= 1 or count < POOL_MIN_MESSAGES:
+            return None
+        if multiprocessing.current_process().daemon:
+            return None
+        if self.executor is None:
+            self.executor = self._stack.enter_context(parse_pool(self.processes))
+        return self.executor
+
+    def _record(self, items: Sequence[_Item], folder_state=None) -> list[RecordedMessage]:
+        """Store raw bytes and commit one ledger row per item.
 
         Too-large messages (raw None) are recorded as errors without their bytes.
         """
         recorded: list[RecordedMessage] = []
         rows: list[IncomingMessage] = []
-        raws: list[bytes] = []
-        for server_key, fields, raw, size in items:
-            row = IncomingMessage(mailbox=self.mailbox, server_key=server_key, size=size, **fields)
+        raws: list[bytes | None] = []
+        for item in items:
+            raw = item.raw
+            row = IncomingMessage(
+                mailbox=self.mailbox, server_key=item.server_key, size=item.size, **item.fields
+            )
             if raw is None:
                 row.outcome = MessageOutcome.ERROR
                 row.reason_code = "too_large"
                 row.reason = _(
                     "El correo pesa %(size).1f MB; el máximo configurado es %(max).0f MB"
-                ) % {"size": size / 2**20, "max": self.max_size / 2**20}
+                ) % {"size": item.size / 2**20, "max": self.max_size / 2**20}
                 row.processed_at = timezone.now()
             else:
-                row.sha256 = hashlib.sha256(raw).hexdigest()
-                row.raw.name = private_storage.save(
-                    _raw_name(self.mailbox.pk, row.sha256), ContentFile(raw)
+                row.sha256 = item.sha256 or hashlib.sha256(raw).hexdigest()
+                row.raw.name = content_save(
+                    _raw_name(self.mailbox.pk, row.sha256), raw, keep_existing=True
                 )
             rows.append(row)
             raws.append(raw)
@@ -236,9 +281,15 @@ class _Fetch:
                 recorded.append(RecordedMessage(row, raw))
         return recorded
 
-    def _decide(self, recorded: Sequence[RecordedMessage]) -> None:
+    def _decide(
+        self, recorded: Sequence[RecordedMessage], parsed: Sequence[ParsedMail] | None = None
+    ) -> None:
         decided = messages_process(
-            self.mailbox, recorded, executor=self.executor, limits=self.limits
+            self.mailbox,
+            recorded,
+            executor=self._executor_for(len(recorded)),
+            limits=self.limits,
+            parsed=parsed,
         )
         self.summary.count(decided)
 
@@ -279,38 +330,58 @@ class _Fetch:
         if selected.uidnext is not None and selected.uidnext <= state.last_uid + 1:
             return  # nothing new: an idle poll ends here
         uids = session.uids_after(state.last_uid)[: self.max_messages]
+        # One batch in flight: while its parse runs in the pool, the next batch is downloaded
+        # and recorded here. Each batch is still recorded, then decided, then moved.
+        in_flight: _Started | None = None
+        for batch in self._imap_batches(session, uids):
+            started = self._imap_start(state, batch)
+            if in_flight is not None:
+                self._imap_finish(session, state, in_flight)
+            in_flight = started
+            self.lock.renew()
+        if in_flight is not None:
+            self._imap_finish(session, state, in_flight)
+
+    def _imap_batches(self, session: ImapSession, uids: list[int]) -> Iterator[list]:
         batch = []
         for fetched in session.fetch(
             uids, max_size=self.max_size, batch_size=self.batch_size, batch_bytes=64 * 2**20
         ):
             batch.append(fetched)
             if len(batch) >= self.batch_size:
-                self._imap_batch(session, state, batch)
+                yield batch
                 batch = []
         if batch:
-            self._imap_batch(session, state, batch)
+            yield batch
 
-    def _imap_batch(self, session: ImapSession, state: FolderState, batch: list) -> None:
+    def _imap_start(self, state: FolderState, batch: list) -> _Started:
+        """Start the batch's parse, then record it (bytes stored, rows committed)."""
         state.last_uid = max(state.last_uid, *(fetched.uid for fetched in batch))
-        items = []
-        for fetched in batch:
-            key = f"imap:{INBOX}:{state.uidvalidity}:{fetched.uid}"
-            fields = {"folder": INBOX, "uidvalidity": state.uidvalidity, "uid": fetched.uid}
-            items.append((key, fields, fetched.raw, fetched.size))
+        items = [
+            _Item(
+                server_key=f"imap:{INBOX}:{state.uidvalidity}:{fetched.uid}",
+                fields={"folder": INBOX, "uidvalidity": state.uidvalidity, "uid": fetched.uid},
+                raw=fetched.raw,
+                size=fetched.size,
+                sha256=hashlib.sha256(fetched.raw).hexdigest() if fetched.raw is not None else "",
+            )
+            for fetched in batch
+        ]
         items = self._adopt_renumbered(items, state)
+        raws = [item.raw for item in items if item.raw is not None]
+        parsing = parse_start(raws, executor=self._executor_for(len(raws)), limits=self.limits)
         recorded = self._record(items, folder_state=state)
-        self._decide(recorded)
-        self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=[b.uid for b in batch])
-        self.lock.renew()
+        return _Started(recorded, parsing, [fetched.uid for fetched in batch])
+
+    def _imap_finish(self, session: ImapSession, state: FolderState, started: _Started) -> None:
+        """Decide the recorded batch, then move it to its folders."""
+        self._decide(started.recorded, started.parsing())
+        self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=started.uids)
 
     def _adopt_renumbered(self, items: list, state: FolderState) -> list:
         """After a UIDVALIDITY change, a message already recorded under its old number keeps its
         row (and its decision): the row takes the new number instead of a new row being made."""
-        hashes = {
-            hashlib.sha256(raw).hexdigest(): (key, fields)
-            for key, fields, raw, _size in items
-            if raw is not None
-        }
+        hashes = {item.sha256: item for item in items if item.raw is not None}
         known = {
             row.sha256: row
             for row in IncomingMessage.objects.filter(
@@ -321,14 +392,15 @@ class _Fetch:
             return items
         adopted_keys = set()
         for digest, row in known.items():
-            key, fields = hashes[digest]
+            item = hashes[digest]
+            key, fields = item.server_key, item.fields
             row.server_key, row.uidvalidity, row.uid = key, fields["uidvalidity"], fields["uid"]
             row.server_state = ServerState.ON_SERVER
             adopted_keys.add(key)
         IncomingMessage.objects.bulk_update(
             list(known.values()), ["server_key", "uidvalidity", "uid", "server_state"]
         )
-        return [item for item in items if item[0] not in adopted_keys]
+        return [item for item in items if item.server_key not in adopted_keys]
 
     def _imap_move(
         self,
@@ -377,7 +449,7 @@ class _Fetch:
             items = []
             for message in new[start : start + self.batch_size]:
                 raw = session.retrieve(message.number) if message.size <= self.max_size else None
-                items.append((f"pop3:{message.uid}", {}, raw, message.size))
+                items.append(_Item(f"pop3:{message.uid}", {}, raw, message.size))
             self._decide(self._record(items))
             self.lock.renew()
         self._back_up(listing)

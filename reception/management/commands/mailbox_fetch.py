@@ -19,7 +19,10 @@ class Command(BaseCommand):
         add_organization_argument(parser)
         parser.add_argument("--max-messages", type=int, default=None)
         parser.add_argument(
-            "--processes", type=int, default=1, help="Procesos para leer los XML (núcleos)."
+            "--processes",
+            type=int,
+            default=None,
+            help="Procesos para leer los correos (núcleos); por omisión RECEPTION_PARSE_PROCESSES.",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
