@@ -178,7 +178,7 @@ def test_it_names_a_missing_permission_with_the_token_claims(
 
 
 @pytest.mark.parametrize("persona", ["sofia", "root"])
-def test_soporte_and_superusers_may_check(client, request, live, persona):
+def test_it_lets_soporte_and_superusers_check(client, request, live, persona):
     response = as_user(client, request, persona).post(url("check", live))
     assert response.status_code == 200
     assert "Todos los pasos pasaron." in response.content.decode()
@@ -187,7 +187,7 @@ def test_soporte_and_superusers_may_check(client, request, live, persona):
 # --- "Reactivar" --------------------------------------------------------------------------------
 
 
-def test_soporte_reactivates_an_inactive_mailbox_and_it_is_recorded(client, sofia, live):
+def test_it_lets_soporte_reactivate_and_records_who(client, sofia, live):
     live.guide.tenant.remove_mailbox_permission(live.username, live.guide.app.enterprise_object_id)
     client.force_login(sofia)
     client.post(url("check", live))
@@ -209,7 +209,9 @@ def test_soporte_reactivates_an_inactive_mailbox_and_it_is_recorded(client, sofi
 # --- The backup address of a POP3 mailbox --------------------------------------------------------
 
 
-def test_soporte_confirms_the_backup_after_the_intermediate_page(client, sofia, pending_pop3):
+def test_it_confirms_the_backup_for_soporte_after_the_intermediate_page(
+    client, sofia, pending_pop3
+):
     client.force_login(sofia)
     page = client.get(url("change", pending_pop3)).content.decode()
     assert "Confirmar respaldo" in page
@@ -244,7 +246,7 @@ def test_it_has_no_backup_to_confirm_on_an_imap_mailbox(client, sofia, offline):
     assert offline.backup_confirmed_at is None
 
 
-def test_back_office_resends_the_link_and_only_the_new_one_works(
+def test_it_resends_the_link_for_back_office(
     client, alice, pending_pop3, django_capture_on_commit_callbacks
 ):
     client.force_login(alice)

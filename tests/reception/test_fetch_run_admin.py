@@ -43,7 +43,7 @@ def listed(response):
     return {run.pk for run in response.context["cl"].result_list}
 
 
-def test_back_office_sees_its_organizations_runs_with_their_counts(client, alice, runs):
+def test_it_shows_back_office_its_organizations_runs_with_counts(client, alice, runs):
     client.force_login(alice)
     response = client.get(CHANGELIST)
     assert response.status_code == 200
@@ -61,18 +61,18 @@ def test_it_filters_by_outcome_and_mailbox(client, sofia, runs):
     assert len(listed(client.get(CHANGELIST))) == 3
 
 
-def test_contador_may_not_see_the_runs(client, bob, runs):
+def test_it_forbids_contador_with_403(client, bob, runs):
     client.force_login(bob)
     assert client.get(CHANGELIST).status_code == 403
 
 
-def test_a_run_of_another_organization_is_a_404(client, charlie, runs):
+def test_it_answers_404_for_another_organizations_run(client, charlie, runs):
     client.force_login(charlie)
     url = reverse("admin:reception_fetchrun_change", args=[runs["a_ok"].pk])
     assert client.get(url).status_code == 404
 
 
-def test_a_contador_role_elsewhere_does_not_open_that_organizations_runs(
+def test_it_counts_back_office_only_where_the_user_has_it(
     client, django_user_model, org_a, org_b, runs
 ):
     user = django_user_model.objects.create_user("mixed", password="x")
@@ -82,7 +82,7 @@ def test_a_contador_role_elsewhere_does_not_open_that_organizations_runs(
     assert listed(client.get(CHANGELIST)) == {runs["b_ok"].pk}
 
 
-def test_runs_are_read_only(client, root, runs):
+def test_it_keeps_runs_read_only(client, root, runs):
     client.force_login(root)
     url = reverse("admin:reception_fetchrun_change", args=[runs["a_ok"].pk])
     page = client.get(url).content.decode()

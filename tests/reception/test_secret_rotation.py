@@ -79,13 +79,13 @@ INVALID = [
 @pytest.mark.parametrize(
     ("data", "field", "words"), [case[1:] for case in INVALID], ids=[c[0] for c in INVALID]
 )
-def test_the_form_refuses_what_the_configuration_form_refuses(data, field, words):
+def test_it_refuses_what_the_configuration_form_refuses(data, field, words):
     form = SecretRotationForm(data)
     assert not form.is_valid()
     assert any(words in message for message in form.errors[field]), form.errors
 
 
-def test_the_form_strips_pasted_line_breaks_and_allows_no_expiry():
+def test_it_strips_pasted_line_breaks_and_allows_no_expiry():
     form = SecretRotationForm(
         typed(f" {NEW_SECRET}\r\n", secret_expires_on="", secret_confirm=NEW_SECRET)
     )
@@ -155,7 +155,7 @@ def test_it_shows_each_error_and_changes_nothing(client, alice, mailbox, data, f
 # --- End to end -------------------------------------------------------------------------------
 
 
-def test_an_expired_secret_is_rotated_and_the_mailbox_comes_back(
+def test_it_brings_back_a_mailbox_whose_secret_expired_at_entra(
     client, alice, fake_entra, configure_live_mailbox
 ):
     fake_entra.token_lifetime = 60  # msal's cache keeps no token this short-lived
@@ -199,7 +199,7 @@ def test_an_expired_secret_is_rotated_and_the_mailbox_comes_back(
     ).exists()
 
 
-def test_a_secret_unknown_to_entra_leaves_the_mailbox_inactive(
+def test_it_leaves_the_mailbox_inactive_with_a_secret_unknown_to_entra(
     client, alice, configure_live_mailbox
 ):
     live = configure_live_mailbox("imap")
@@ -214,14 +214,14 @@ def test_a_secret_unknown_to_entra_leaves_the_mailbox_inactive(
 # --- Service guards ----------------------------------------------------------------------------
 
 
-def test_secret_rotate_refuses_a_mailbox_without_modern_auth(org_a):
+def test_it_refuses_to_store_a_secret_without_modern_auth(org_a):
     basic = make_mailbox(org_a, server_type=ServerType.OUTLOOK_BASIC, password="pw", secret="")
     with pytest.raises(SecretNotApplicable):
         secret_rotate(basic, value=NEW_SECRET, expires_on=None, notification_email="", source="t")
     assert not Secret.objects.filter(mailbox=basic).exists()
 
 
-def test_the_backup_services_refuse_a_mailbox_with_nothing_to_confirm(org_a, sofia):
+def test_it_refuses_backup_operations_with_nothing_to_confirm(org_a, sofia):
     imap = make_mailbox(org_a, backup_email="")
     with pytest.raises(BackupNotAwaitingConfirmation):
         backup_confirm_manually(imap, actor=sofia)

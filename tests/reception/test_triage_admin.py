@@ -85,7 +85,7 @@ def test_it_lists_only_mail_without_a_document_by_default(client, bob, fetched):
         assert header in page, header
 
 
-def test_a_filter_shows_all_of_them_or_one_outcome_or_one_reason(client, bob, fetched):
+def test_it_filters_all_one_outcome_one_reason_and_searches(client, bob, fetched):
     client.force_login(bob)
     assert len(listed(client.get(CHANGELIST, {"resultado": "todos"}))) == 4
     assert listed(client.get(CHANGELIST, {"resultado": "document"})) == {fetched["document"].pk}
@@ -111,12 +111,12 @@ def test_it_scopes_the_list_the_filters_and_the_pages_to_the_organization(
     assert client.get(eml_url(message)).status_code == 404
 
 
-def test_soporte_sees_every_organization(client, sofia, fetched):
+def test_it_shows_soporte_every_organization(client, sofia, fetched):
     client.force_login(sofia)
     assert len(listed(client.get(CHANGELIST, {"resultado": "todos"}))) == 4
 
 
-def test_the_message_page_is_read_only_and_links_the_eml(client, bob, fetched):
+def test_it_shows_a_read_only_message_page_linking_the_eml(client, bob, fetched):
     client.force_login(bob)
     message = fetched["other_buyer"]
     response = client.get(change_url(message))
@@ -159,12 +159,12 @@ def test_it_downloads_the_original_as_an_attachment(client, bob, fetched):
     assert content.replace(b"\r\n", b"\n") == fetched["raw"]["other_buyer"].replace(b"\r\n", b"\n")
 
 
-def test_the_download_is_get_only(client, bob, fetched):
+def test_it_refuses_a_post_to_the_download_with_405(client, bob, fetched):
     client.force_login(bob)
     assert client.post(eml_url(fetched["other_buyer"])).status_code == 405
 
 
-def test_the_download_needs_the_view_permission(client, django_user_model, fetched):
+def test_it_refuses_the_download_without_the_view_permission(client, django_user_model, fetched):
     user = django_user_model.objects.create_user("temp", password="x")
     membership_set(user=user, organization=fetched["mailbox"].organization, role="contador")
     user.groups.clear()
@@ -185,7 +185,7 @@ def reprocess(client, messages, **query):
     )
 
 
-def test_reprocessing_a_wrong_buyer_keeps_it_rejected_with_its_reason(client, bob, fetched):
+def test_it_keeps_a_reprocessed_wrong_buyer_rejected_with_its_reason(client, bob, fetched):
     message = fetched["other_buyer"]
     reason = message.reason
     client.force_login(bob)
@@ -203,7 +203,7 @@ def test_reprocessing_a_wrong_buyer_keeps_it_rejected_with_its_reason(client, bo
     assert ReceivedDocument.objects.count() == 1
 
 
-def test_a_duplicate_whose_document_was_deleted_becomes_the_document(client, alice, fetched):
+def test_it_registers_a_duplicate_whose_document_was_deleted(client, alice, fetched):
     document = ReceivedDocument.objects.get()
     cufe = document.cufe
     document.delete()
@@ -221,14 +221,14 @@ def test_a_duplicate_whose_document_was_deleted_becomes_the_document(client, ali
     assert fetched["not_dian"].outcome == MessageOutcome.NOT_DIAN
 
 
-def test_a_message_with_its_document_is_left_alone(client, sofia, fetched):
+def test_it_leaves_a_message_with_its_document_alone(client, sofia, fetched):
     client.force_login(sofia)
     response = reprocess(client, [fetched["document"]], resultado="todos")
     assert "Se reprocesaron 0 correos" in response.text
     assert ReceivedDocument.objects.count() == 1
 
 
-def test_an_outsider_cannot_reprocess_by_forging_the_ids(client, charlie, fetched):
+def test_it_ignores_an_outsiders_forged_ids(client, charlie, fetched):
     ReceivedDocument.objects.all().delete()
     client.force_login(charlie)
     reprocess(client, [fetched["duplicate"]])
@@ -237,7 +237,7 @@ def test_an_outsider_cannot_reprocess_by_forging_the_ids(client, charlie, fetche
     assert fetched["duplicate"].attempts == 1
 
 
-def test_the_action_needs_the_reprocess_permission(client, django_user_model, fetched):
+def test_it_needs_the_reprocess_permission(client, django_user_model, fetched):
     ReceivedDocument.objects.all().delete()
     user = django_user_model.objects.create_user("viewer", password="x")
     membership_set(user=user, organization=fetched["mailbox"].organization, role="contador")
