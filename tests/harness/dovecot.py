@@ -336,9 +336,10 @@ class Dovecot:
     ) -> list[Path]:
         """Deliver many messages quickly (no IMAP round trips, ~20 µs each).
 
-        Files go to tmp/ and are renamed into cur/ (the Maildir delivery protocol), so a
-        Dovecot session that is open at the same time sees each message whole or not at all;
-        it notices them at its next sync.
+        Dovecot numbers new files in name order, so the numbers in the name are zero-padded and
+        UIDs follow the delivery order. Files go to tmp/ and are renamed into cur/ (the Maildir
+        delivery protocol), so a Dovecot session that is open at the same time sees each message
+        whole or not at all; it notices them at its next sync.
         """
         user = self._user(address)
         directory = self._folder_path(user, folder, create=True)
@@ -350,7 +351,7 @@ class Dovecot:
                 self._sequence += 1
                 sequence = self._sequence
             name = (
-                f"{int(now)}.M{int(now * 1e6) % 1_000_000}P{os.getpid()}Q{sequence}"
+                f"{int(now)}.M{int(now * 1e6) % 1_000_000:06d}P{os.getpid()}Q{sequence:010d}"
                 f".harness,S={len(message)}"
             )
             tmp = directory / "tmp" / name
