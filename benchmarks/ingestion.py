@@ -1,0 +1,565 @@
+"""mailbox_fetch against a bare IMAP fetch of the same mail, for N = 1,000 and 10,000 e-mails.
+
+    .venv/bin/python benchmarks/ingestion.py [--n 1000 10000] [--processes 2] [--repeat 3]
+
+Everything runs in one go: the benchmark drops and creates its own PostgreSQL database
+(--database-url, default postgres://postgres@127.0.0.1:5432/recepcion_bench — never real data),
+starts the test harness (Dovecot and the fake Entra ID), configures one organization and its
+modern-auth mailbox through the same service as the admin, and for each N seeds INBOX with N DIAN
+e-mails of ~56 KB (invoices, a credit note in ten, one resent duplicate and one newsletter in a
+hundred). Then, per repetition:
+
+(a) bare: a process that logs in with imapclient and downloads every body (BODY.PEEK[] in UID
+    batches of RECEPTION_FETCH_BATCH_SIZE) and does nothing else;
+(b) fetch: `mailbox_fetch --processes P` in a process of its own, which records, parses,
+    registers and moves everything; the mailbox is then checked (one document per unique CUFE,
+    every e-mail recorded once, INBOX empty);
+(c) idle: the same command again on the unchanged mailbox, counting its IMAP commands.
+
+Each child measures its own time (from before connecting to after LOGOUT) and its peak RSS
+(getrusage: the process itself; its parse workers separately). The issue's targets: (b) at least
+a third of (a)'s rate; (b)'s peak RSS at 10,000 at most 1.2x that at 1,000; (c) a handful of
+round trips whatever N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import datetime as dt
+import imaplib
+import io
+import json
+import os
+import resource
+import shutil
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    BUYER_NIT,
+    DEFAULT_DATABASE_URL,
+    DEFAULT_WORKDIR,
+    add_project_to_path,
+    benchmark_environment,
+    database_recreate,
+    load_average,
+    median,
+)
+
+add_project_to_path()
+
+MAILBOX = "recepcion@andina-bench.test"
+#: Suppliers, ten documents in a row each, so a credit note and its invoice share a supplier.
+SUPPLIERS = (
+    ("901019681", "SUMINISTROS ANDINOS S.A.S."),
+    ("830054539", "PAPELERIA DEL CENTRO LTDA"),
+    ("900373115", "TRANSPORTES DEL LLANO S.A.S."),
+    ("860002964", "ALIMENTOS DE LA SABANA S.A."),
+    ("901234567", "SERVICIOS TECNICOS DEL CARIBE S.A.S."),
+    ("800123458", "FERRETERIA INDUSTRIAL DEL VALLE S.A.S."),
+)
+FIRST_DATE = dt.date(2025, 6, 2)
+
+
+# --- The mail ---------------------------------------------------------------------------------
+
+
+def mail_kind(index: int) -> str:
+    """Mostly invoices; a credit note for the invoice just before it one time in ten; one
+    resent e-mail (the same document, a new Message-ID) and one newsletter in a hundred."""
+    if index % 100 == 99:
+        return "not_dian"
+    if index % 100 == 98:
+        return "duplicate"
+    if index % 10 == 4:
+        return "credit_note"
+    return "invoice"
+
+
+def _spec(index: int, buyer_nit: str):
+    from tests.factories.dian import make_spec
+
+    supplier_nit, supplier_name = SUPPLIERS[(index // 10) % len(SUPPLIERS)]
+    common = {
+        "supplier_nit": supplier_nit,
+        "supplier_name": supplier_name,
+        "supplier_trade_name": supplier_name.title(),
+        "buyer_nit": buyer_nit,
+        "issue_date": FIRST_DATE + dt.timedelta(days=index % 90),
+    }
+    if mail_kind(index) == "credit_note":
+        invoice = _spec(index - 1, buyer_nit)
+        return make_spec(
+            "credit_note",
+            number=f"NC{100_000 + index}",
+            referenced_number=invoice.number,
+            referenced_cufe=invoice.cufe_value,
+            referenced_date=invoice.issue_date,
+            **common,
+        )
+    return make_spec("invoice", number=f"FE{100_000 + index}", **common)
+
+
+def corpus_mail(index: int, buyer_nit: str = BUYER_NIT) -> tuple[bytes, str | None]:
+    """The index-th e-mail of the corpus and the CUFE it carries (None: not a DIAN e-mail)."""
+    from tests.factories.dian import Attachment, build_mail, make_email, make_pdf
+
+    kind = mail_kind(index)
+    if kind == "not_dian":
+        catalogue = make_pdf("Catálogo de ofertas", size=38_000, seed=index)
+        raw = make_email(
+            subject=f"Boletín de ofertas {index}",
+            attachments=[Attachment("catalogo.pdf", "application/pdf", catalogue)],
+            message_id=f"<boletin{index}@ofertas.example>",
+        )
+        return raw, None
+    original = index - 50 if kind == "duplicate" else index
+    spec = _spec(original, buyer_nit)
+    built = build_mail(
+        spec.document_type,
+        seed=original,
+        spec=spec,
+        pdf_size=34_000,
+        message_id=f"<{spec.number}.{index}@proveedor.example>",
+    )
+    return built.raw, built.cufe
+
+
+@dataclass
+class Corpus:
+    raws: list[bytes]
+    cufes: list[str | None]
+
+    def expected(self, count: int) -> dict[str, int]:
+        cufes = [cufe for cufe in self.cufes[:count] if cufe is not None]
+        return {
+            "messages": count,
+            "documents": len(set(cufes)),
+            "duplicates": len(cufes) - len(set(cufes)),
+            "not_dian": count - len(cufes),
+        }
+
+
+def corpus_build(count: int, processes: int) -> Corpus:
+    """Built on every core: 10,000 e-mails take about a minute on one."""
+    with ProcessPoolExecutor(max_workers=processes) as pool:
+        built = list(pool.map(corpus_mail, range(count), chunksize=250))
+    return Corpus([raw for raw, _cufe in built], [cufe for _raw, cufe in built])
+
+
+# --- The children -----------------------------------------------------------------------------
+
+
+def _peak_rss_kb() -> int:
+    """This process's own high-water mark. Not getrusage(RUSAGE_SELF): Linux carries ru_maxrss
+    over execve, so a child would report the peak of the benchmark process that started it."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def _cpu_seconds(who: int) -> float:
+    """User + system CPU: steadier than wall time on a machine others are using too."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _workers_peak_rss_kb() -> int:
+    """The largest peak of the parse workers this process started and reaped (forked after
+    exec, so the carry-over above does not apply; their shared pages count in full)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+
+
+def bare_child(host: str, port: int, user: str, ca_bundle: str, batch: int) -> dict[str, Any]:
+    """Log in and download every body in UID batches; nothing else (the reference rate)."""
+    from imapclient import IMAPClient
+
+    token = os.environ["BENCH_ACCESS_TOKEN"]
+    context = ssl.create_default_context(cafile=ca_bundle)
+    start = time.perf_counter()
+    client = IMAPClient(host, port=port, ssl=True, ssl_context=context)
+    client.oauth2_login(user, token)
+    client.select_folder("INBOX", readonly=True)
+    uids = sorted(client.search(["ALL"]))
+    messages = total = 0
+    for first in range(0, len(uids), batch):
+        for data in client.fetch(uids[first : first + batch], ["BODY.PEEK[]"]).values():
+            messages += 1
+            total += len(data[b"BODY[]"])
+    client.logout()
+    return {
+        "elapsed": time.perf_counter() - start,
+        "messages": messages,
+        "bytes": total,
+        "rss_kb": _peak_rss_kb(),
+        "cpu": _cpu_seconds(resource.RUSAGE_SELF),
+    }
+
+
+def count_imap_commands() -> Counter:
+    """Count tagged IMAP commands (each one waits for its tagged answer: one round trip) and
+    connections, by wrapping imaplib, which imapclient sends every command through."""
+    counts: Counter = Counter()
+    new_tag = imaplib.IMAP4._new_tag
+    complete = imaplib.IMAP4._command_complete
+    connect = imaplib.IMAP4._connect
+
+    def counting_new_tag(self: imaplib.IMAP4) -> bytes:
+        counts["commands"] += 1
+        return new_tag(self)
+
+    def counting_complete(self: imaplib.IMAP4, name: str, tag: bytes) -> Any:
+        counts[f"command {name.upper()}"] += 1
+        return complete(self, name, tag)
+
+    def counting_connect(self: imaplib.IMAP4) -> None:
+        counts["connections"] += 1
+        connect(self)
+
+    imaplib.IMAP4._new_tag = counting_new_tag  # type: ignore[method-assign]
+    imaplib.IMAP4._command_complete = counting_complete  # type: ignore[method-assign]
+    imaplib.IMAP4._connect = counting_connect  # type: ignore[method-assign]
+    return counts
+
+
+def fetch_child(nit: str, processes: int, max_messages: int) -> dict[str, Any]:
+    """`manage.py mailbox_fetch` in this process, with its IMAP commands counted."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    counts = count_imap_commands()
+    output = io.StringIO()
+    profile_path = os.environ.get("BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_path else None
+    cpu_before = _cpu_seconds(resource.RUSAGE_SELF)
+    start = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    call_command(
+        "mailbox_fetch",
+        organization=nit,
+        processes=processes,
+        max_messages=max_messages,
+        stdout=output,
+    )
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{profile_path}.{max_messages}.{os.getpid()}")
+    return {
+        "elapsed": time.perf_counter() - start,
+        "output": output.getvalue(),
+        "imap": dict(counts),
+        "rss_kb": _peak_rss_kb(),
+        "workers_rss_kb": _workers_peak_rss_kb(),
+        "cpu": _cpu_seconds(resource.RUSAGE_SELF) - cpu_before,
+        "workers_cpu": _cpu_seconds(resource.RUSAGE_CHILDREN),
+    }
+
+
+def run_child(env: dict[str, str], *arguments: str, spy: str | None = None) -> dict[str, Any]:
+    """Run this script in child mode; its last output line is a JSON report.
+
+    With `spy` (a py-spy executable and an output path) the child runs under py-spy.
+    """
+    command = [sys.executable, __file__, "--child", *arguments]
+    if spy:
+        executable, output = spy.split(":", 1)
+        command = [executable, "record", "--format", "raw", "-o", output, "--", *command]
+    process = subprocess.run(
+        command,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+        check=False,
+    )
+    if process.returncode != 0:
+        raise SystemExit(f"child {arguments[0]} failed:\n{process.stdout}\n{process.stderr}")
+    reports = [line for line in process.stdout.splitlines() if line.startswith("{")]
+    return json.loads(reports[-1])
+
+
+# --- The benchmark ----------------------------------------------------------------------------
+
+
+@dataclass
+class Trial:
+    bare: dict[str, Any]
+    fetch: dict[str, Any]
+    idle: dict[str, Any]
+
+
+@dataclass
+class Results:
+    count: int
+    trials: list[Trial] = field(default_factory=list)
+
+    def bare_rate(self) -> float:
+        return median([self.count / t.bare["elapsed"] for t in self.trials])
+
+    def fetch_rate(self) -> float:
+        return median([self.count / t.fetch["elapsed"] for t in self.trials])
+
+    def ratio(self) -> float:
+        """Median of the per-trial ratios: both rates of one trial saw the same machine load."""
+        return median([t.bare["elapsed"] / t.fetch["elapsed"] for t in self.trials])
+
+    def rss_mb(self, key: str = "rss_kb", step: str = "fetch") -> float:
+        return median([getattr(t, step)[key] / 1024 for t in self.trials])
+
+    def idle_commands(self) -> int:
+        return int(median([t.idle["imap"].get("commands", 0) for t in self.trials]))
+
+    def idle_seconds(self) -> float:
+        return median([t.idle["elapsed"] for t in self.trials])
+
+
+class Bench:
+    """The harness, the database and the one mailbox every trial reuses."""
+
+    def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
+        from tests.harness import start_harness
+
+        self.args = args
+        self.workdir = workdir
+        self.harness = start_harness(workdir / "pki")
+        self.env = benchmark_environment(
+            database_url=args.database_url,
+            var_dir=workdir / "var",
+            authority_host=self.harness.entra.url,
+            ca_bundle=str(self.harness.pki.ca_pem),
+        )
+        self.env["RECEPTION_FETCH_BATCH_SIZE"] = str(args.batch_size)
+        os.environ.update(self.env)
+
+    def setup(self) -> None:
+        import django
+
+        database_recreate(self.args.database_url)
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        self._configure()
+
+    def _configure(self) -> None:
+        from organizations.services import organization_add
+        from reception.models import MailboxStatus
+        from reception.services import mailbox_configure
+
+        dovecot, entra = self.harness.dovecot, self.harness.entra
+        assert dovecot.ports is not None
+        dovecot.add_user(MAILBOX)
+        self.guide = entra.configure_like_guide(MAILBOX)
+        organization, _created = organization_add(
+            nit=BUYER_NIT, name="COMERCIALIZADORA ANDINA S.A.S."
+        )
+        mailbox = mailbox_configure(
+            organization=organization,
+            data={
+                "server_type": "outlook_modern",
+                "protocol": "imap",
+                "host": dovecot.host,
+                "port": dovecot.ports.imaps,
+                "security": "ssl",
+                "username": MAILBOX,
+                "password": "",
+                "tenant_id": self.guide.tenant_id,
+                "client_id": self.guide.client_id,
+                "object_id": self.guide.app.enterprise_object_id,
+                "secret": self.guide.client_secret,
+                "secret_expires_on": None,
+                "notification_email": "ti@andina-bench.test",
+                "backup_email": "",
+            },
+            source="benchmark",
+        )
+        if mailbox.status != MailboxStatus.ACTIVE:
+            raise SystemExit(f"the benchmark mailbox did not pass its check: {mailbox.status}")
+
+    def reset(self, corpus: Corpus, count: int) -> None:
+        """Empty the ledger, the documents, the stored files and the mailbox; seed N e-mails."""
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "TRUNCATE invoices_documenttax, invoices_receiveddocument,"
+                " reception_incomingmessage, reception_folderstate, reception_fetchrun CASCADE"
+            )
+        shutil.rmtree(self.workdir / "var" / "media", ignore_errors=True)
+        self.harness.dovecot.reset_user(MAILBOX)
+        self.harness.dovecot.deliver_many(MAILBOX, corpus.raws[:count])
+
+    def bare(self) -> dict[str, Any]:
+        dovecot = self.harness.dovecot
+        assert dovecot.ports is not None
+        token = self.harness.entra.issue_token(self.guide.tenant, self.guide.app)
+        env = {**self.env, "BENCH_ACCESS_TOKEN": token}
+        arguments = [dovecot.host, str(dovecot.ports.imaps), MAILBOX, str(self.harness.pki.ca_pem)]
+        return run_child(env, "bare", *arguments, str(self.args.batch_size))
+
+    def fetch(self, count: int, *, profile: bool = False) -> dict[str, Any]:
+        env, spy = self.env, None
+        if profile and self.args.profile:
+            env = {**env, "BENCH_PROFILE": str(self.args.profile)}
+        if profile and self.args.py_spy:
+            spy = f"{self.args.py_spy}:{self.args.py_spy_output}.{count}.{time.time_ns()}"
+        arguments = (BUYER_NIT, str(self.args.processes), str(count))
+        return run_child(env, "fetch", *arguments, spy=spy)
+
+    def verify(self, corpus: Corpus, count: int) -> None:
+        """Correctness first: every e-mail recorded once, one document per CUFE, INBOX empty."""
+        from invoices.models import ReceivedDocument
+        from reception.models import IncomingMessage, MessageOutcome
+        from reception.transports.imap import FOLDER_NOT_ELECTRONIC, FOLDER_PROCESSED
+
+        expected = corpus.expected(count)
+        rows = IncomingMessage.objects.all()
+        outcomes = Counter(rows.values_list("outcome", flat=True))
+        cufes = set(ReceivedDocument.objects.values_list("cufe", flat=True))
+        dovecot = self.harness.dovecot
+        found = {
+            "messages": rows.count(),
+            "documents": ReceivedDocument.objects.count(),
+            "duplicates": outcomes[MessageOutcome.DUPLICATE],
+            "not_dian": outcomes[MessageOutcome.NOT_DIAN],
+        }
+        problems = []
+        if found != expected:
+            problems.append(f"expected {expected}, found {found}, outcomes {dict(outcomes)}")
+        if cufes != {cufe for cufe in corpus.cufes[:count] if cufe}:
+            problems.append("the registered CUFEs differ from the corpus's")
+        inbox = dovecot.message_count(MAILBOX)
+        processed = dovecot.message_count(MAILBOX, FOLDER_PROCESSED)
+        not_electronic = dovecot.message_count(MAILBOX, FOLDER_NOT_ELECTRONIC)
+        if inbox or processed + not_electronic != count:
+            problems.append(f"INBOX {inbox}, processed {processed}, other {not_electronic}")
+        if problems:
+            raise SystemExit("incorrect result:\n" + "\n".join(problems))
+
+    def close(self) -> None:
+        self.harness.close()
+
+
+def run(args: argparse.Namespace) -> list[Results]:
+    workdir = Path(tempfile.mkdtemp(prefix="recepcion-ingestion-bench-", dir=args.workdir))
+    bench = Bench(args, workdir)
+    try:
+        bench.setup()
+        started = time.perf_counter()
+        corpus = corpus_build(max(args.n), processes=os.cpu_count() or 1)
+        average = sum(map(len, corpus.raws)) / len(corpus.raws)
+        took = time.perf_counter() - started
+        print(
+            f"built {len(corpus.raws)} e-mails of {average:,.0f} bytes on average in {took:.0f} s;"
+            f" {load_average()}",
+            flush=True,
+        )
+        results = []
+        for count in args.n:
+            result = Results(count)
+            for trial in range(1, args.repeat + 1):
+                bench.reset(corpus, count)
+                bare = bench.bare()
+                assert bare["messages"] == count, bare
+                fetch = bench.fetch(count, profile=True)
+                bench.verify(corpus, count)
+                idle = bench.fetch(count, profile=True)
+                bench.verify(corpus, count)
+                result.trials.append(Trial(bare, fetch, idle))
+                print(
+                    f"N={count:>6} trial {trial}: bare {count / bare['elapsed']:7.0f}/s, "
+                    f"fetch {count / fetch['elapsed']:6.0f}/s "
+                    f"({fetch['rss_kb'] / 1024:.0f} MB; CPU per message: "
+                    f"{fetch['cpu'] / count * 1000:.2f} ms here, "
+                    f"{fetch['workers_cpu'] / count * 1000:.2f} ms in parse workers, "
+                    f"bare {bare['cpu'] / count * 1000:.2f} ms), "
+                    f"idle {idle['imap'].get('commands')} "
+                    f"commands in {idle['elapsed'] * 1000:.0f} ms; {load_average()}",
+                    flush=True,
+                )
+            results.append(result)
+        if args.show_commands:
+            for result in results:
+                print(f"N={result.count} fetch:", result.trials[-1].fetch["imap"])
+                print(f"N={result.count} idle: ", result.trials[-1].idle["imap"])
+        return results
+    finally:
+        bench.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def report(results: list[Results], args: argparse.Namespace) -> None:
+    width = 16
+    print()
+    print(
+        f"mailbox_fetch --processes {args.processes}, batches of {args.batch_size}, "
+        f"median of {args.repeat}; {load_average()}"
+    )
+    print(f"{'':<34}" + "".join(f"{f'N={r.count:,}':>{width}}" for r in results))
+
+    def row(label: str, values: list[str]) -> None:
+        print(f"{label:<34}" + "".join(f"{value:>{width}}" for value in values))
+
+    row("bare imapclient fetch, msg/s", [f"{r.bare_rate():,.0f}" for r in results])
+    row("mailbox_fetch, msg/s", [f"{r.fetch_rate():,.0f}" for r in results])
+    row("ratio to bare (target >= 0.33)", [f"{r.ratio():.2f}" for r in results])
+    row("bare peak RSS, MB", [f"{r.rss_mb(step='bare'):.0f}" for r in results])
+    row("mailbox_fetch peak RSS, MB", [f"{r.rss_mb():.0f}" for r in results])
+    if args.processes > 1:
+        workers = [f"{r.rss_mb('workers_rss_kb'):.0f}" for r in results]
+        row("  a parse worker's peak RSS, MB", workers)
+    row("idle re-run, IMAP commands", [str(r.idle_commands()) for r in results])
+    row("idle re-run, ms", [f"{r.idle_seconds() * 1000:.0f}" for r in results])
+    if len(results) >= 2:
+        small, large = results[0], results[-1]
+        print(
+            f"peak RSS N={large.count:,} / N={small.count:,}: "
+            f"{large.rss_mb() / small.rss_mb():.2f}x (target <= 1.2x)"
+        )
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        kind, *rest = sys.argv[2:]
+        if kind == "bare":
+            host, port, user, ca_bundle, batch = rest
+            outcome = bare_child(host, int(port), user, ca_bundle, int(batch))
+        else:
+            nit, processes, max_messages = rest
+            outcome = fetch_child(nit, int(processes), int(max_messages))
+        print(json.dumps(outcome))
+        return
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, nargs="+", default=[1000, 10_000])
+    parser.add_argument("--processes", type=int, default=2, help="mailbox_fetch --processes")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch-size", type=int, default=100, help="RECEPTION_FETCH_BATCH_SIZE")
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument(
+        "--workdir",
+        default=DEFAULT_WORKDIR,
+        help="where VAR_DIR (stored mail and documents) goes; tmpfs by default (see _common.py)",
+    )
+    parser.add_argument("--profile", type=Path, help="cProfile the fetch into PROFILE.<N>.<pid>")
+    parser.add_argument("--py-spy", help="a py-spy executable: sample the fetch with it")
+    parser.add_argument("--py-spy-output", default="ingestion-fetch.folded")
+    parser.add_argument("--show-commands", action="store_true", help="IMAP commands by name")
+    args = parser.parse_args()
+    report(run(args), args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""messages_process on whole batches: notes find their invoice whichever arrived first (the
+links are made a batch at a time), duplicates inside one batch, files written once."""
+
+import pytest
+
+from invoices.ingestion import RecordedMessage, messages_process
+from invoices.models import DocumentType, ReceivedDocument
+from reception.models import IncomingMessage, MessageOutcome
+from tests.factories.dian import build_mail, make_spec
+from tests.factories.mailboxes import make_mailbox
+
+pytestmark = pytest.mark.django_db
+
+BUYER = "900123456"  # org_a
+
+
+def _invoice(number: str, seed: int):
+    return build_mail("invoice", seed=seed, number=number, buyer_nit=BUYER, pdf_size=500)
+
+
+def _note(invoice, number: str, seed: int, *, by_cufe: bool = True):
+    spec = make_spec(
+        "credit_note",
+        number=number,
+        buyer_nit=BUYER,
+        referenced_number=invoice.spec.number,
+        referenced_cufe=invoice.cufe if by_cufe else None,
+    )
+    return build_mail("credit_note", seed=seed, spec=spec, pdf_size=500)
+
+
+def _process(mailbox, mails, start: int = 0):
+    recorded = []
+    for offset, mail in enumerate(mails):
+        row = IncomingMessage.objects.create(mailbox=mailbox, server_key=f"k{start + offset}")
+        recorded.append(RecordedMessage(row, mail.raw))
+    return messages_process(mailbox, recorded)
+
+
+def _referenced(number: str):
+    return ReceivedDocument.objects.get(number=number).referenced_document
+
+
+def test_it_links_notes_before_after_and_beside_their_invoice(org_a, private_storage_root):
+    mailbox = make_mailbox(org_a)
+    early, late, beside = _invoice("FE1", 1), _invoice("FE2", 2), _invoice("FE3", 3)
+    by_number = _invoice("FE4", 4)
+    _process(mailbox, [early, by_number])
+    _process(
+        mailbox,
+        [
+            _note(early, "NC1", 11),
+            _note(late, "NC2", 12),
+            _note(beside, "NC3", 13),
+            beside,
+            _note(by_number, "NC4", 14, by_cufe=False),
+        ],
+        start=10,
+    )
+    assert _referenced("NC2") is None  # its invoice has not arrived yet
+    _process(mailbox, [late], start=20)
+
+    assert _referenced("NC1").number == "FE1"
+    assert _referenced("NC2").number == "FE2"
+    assert _referenced("NC3").number == "FE3"
+    assert _referenced("NC4").number == "FE4"
+    assert not ReceivedDocument.objects.filter(
+        document_type=DocumentType.INVOICE, referenced_document__isnull=False
+    ).exists()
+
+
+def test_it_registers_a_cufe_once_within_one_batch_and_stores_its_files(
+    org_a, private_storage_root
+):
+    mailbox = make_mailbox(org_a)
+    invoice = _invoice("FE9", 9)
+    again = build_mail(
+        "invoice", seed=9, number="FE9", buyer_nit=BUYER, pdf_size=500, message_id="<again@x>"
+    )
+    decided = _process(mailbox, [invoice, again])
+
+    assert [m.outcome for m in decided] == [MessageOutcome.DOCUMENT, MessageOutcome.DUPLICATE]
+    document = ReceivedDocument.objects.get()
+    assert (private_storage_root / document.xml_file.name).read_bytes() == invoice.xml
+    assert (private_storage_root / document.pdf_file.name).read_bytes() == invoice.pdf
+    saved = IncomingMessage.objects.get(pk=decided[1].pk)
+    assert saved.outcome == MessageOutcome.DUPLICATE and saved.attempts == 1
+    assert saved.message_id == "<again@x>" and "FE9" in saved.reason
