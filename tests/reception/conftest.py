@@ -17,6 +17,28 @@ from reception.services import mailbox_configure
 _numbers = itertools.count(1)
 
 
+def guide_configuration(guide, dovecot, protocol: str = "imap", **overrides) -> dict:
+    """What a customer who followed the guide types into the form, for the test servers."""
+    values = {
+        "server_type": "outlook_modern",
+        "protocol": protocol,
+        "host": dovecot.host,
+        "port": dovecot.ports.imaps if protocol == "imap" else dovecot.ports.pop3s,
+        "security": "ssl",
+        "username": guide.mailbox,
+        "password": "",
+        "tenant_id": guide.tenant_id,
+        "client_id": guide.client_id,
+        "object_id": guide.app.enterprise_object_id,
+        "secret": guide.client_secret,
+        "secret_expires_on": None,
+        "notification_email": "ti@andina.test",
+        "backup_email": "respaldo@andina.test" if protocol == "pop3" else "",
+    }
+    values.update(overrides)
+    return values
+
+
 @pytest.fixture
 def configure_live_mailbox(
     org_a, dovecot, fake_entra, reception_settings, django_capture_on_commit_callbacks
@@ -28,23 +50,7 @@ def configure_live_mailbox(
         address = f"recepcion{number}@andina{number}.test"
         dovecot.add_user(address)
         guide = fake_entra.configure_like_guide(address)
-        data = {
-            "server_type": "outlook_modern",
-            "protocol": protocol,
-            "host": dovecot.host,
-            "port": dovecot.ports.imaps if protocol == "imap" else dovecot.ports.pop3s,
-            "security": "ssl",
-            "username": address,
-            "password": "",
-            "tenant_id": guide.tenant_id,
-            "client_id": guide.client_id,
-            "object_id": guide.app.enterprise_object_id,
-            "secret": guide.client_secret,
-            "secret_expires_on": None,
-            "notification_email": "ti@andina.test",
-            "backup_email": "respaldo@andina.test" if protocol == "pop3" else "",
-        }
-        data.update(overrides)
+        data = guide_configuration(guide, dovecot, protocol, **overrides)
         with django_capture_on_commit_callbacks(execute=True):
             mailbox = mailbox_configure(organization=org_a, data=data, source="test")
         mailbox.guide = guide

@@ -12,6 +12,7 @@ from reception.models import MailboxStatus, ReceptionMailbox
 from reception.transports.imap import RECEPTION_FOLDERS
 from tests.commands import run_command
 from tests.factories.dian import build_mail
+from tests.reception.conftest import guide_configuration
 
 pytestmark = pytest.mark.django_db
 _numbers = itertools.count(1)
@@ -26,20 +27,8 @@ def customer(org_a, dovecot, fake_entra, reception_settings):
     guide = fake_entra.configure_like_guide(address)
 
     def config(protocol: str = "imap", **overrides) -> str:
-        values = {
-            "server_type": "outlook_modern",
-            "protocol": protocol,
-            "host": dovecot.host,
-            "port": dovecot.ports.imaps if protocol == "imap" else dovecot.ports.pop3s,
-            "security": "ssl",
-            "username": address,
-            "tenant_id": guide.tenant_id,
-            "client_id": guide.client_id,
-            "secret": guide.client_secret,
-            "backup_email": "respaldo@cliente.test" if protocol == "pop3" else "",
-        }
-        values.update(overrides)
-        return json.dumps(values)
+        values = guide_configuration(guide, dovecot, protocol, **overrides)
+        return json.dumps({key: value for key, value in values.items() if value is not None})
 
     return Customer(guide, config)
 
