@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test venv system-test-deps lint format benchmark-ingestion
+.PHONY: run test venv system-test-deps lint format benchmark-ingestion benchmark-scale
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,3 +48,10 @@ lint:
 
 format:
 	$(PY) -m ruff check --fix . && $(PY) -m ruff format .
+
+# Scripts, not tests: see benchmarks/README.md (they create and drop their own database).
+benchmark-ingestion: venv system-test-deps
+	$(PY) benchmarks/ingestion.py
+
+benchmark-scale: venv system-test-deps
+	$(PY) benchmarks/scale.py
