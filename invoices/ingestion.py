@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Model, Q
 from django.utils import timezone
@@ -171,21 +172,28 @@ def messages_process(
     return decided
 
 
+def configured_limits() -> Limits:
+    """The parser's limits with the configured maximum message size (fetch and reprocess)."""
+    return Limits(max_message_bytes=settings.RECEPTION_MAX_MESSAGE_BYTES)
+
+
 def message_reprocess(message: IncomingMessage) -> IncomingMessage:
     """Decide a recorded message again from its stored original (after a fix or a new NIT).
 
-    A message that already produced a document keeps it; anything else is decided anew.
+    A message whose document still exists keeps it; anything else (including a message whose
+    document was deleted) is decided anew.
     """
     with transaction.atomic():
         message = IncomingMessage.objects.select_for_update().get(pk=message.pk)
-        if message.outcome == MessageOutcome.DOCUMENT or not message.raw:
+        keeps_document = message.outcome == MessageOutcome.DOCUMENT and message.documents.exists()
+        if keeps_document or not message.raw:
             return message
         message.outcome = MessageOutcome.PENDING
         message.save(update_fields=["outcome"])
     with message.raw.open("rb") as handle:
         raw = handle.read()
     mailbox = ReceptionMailbox.objects.select_related("organization").get(pk=message.mailbox_id)
-    messages_process(mailbox, [RecordedMessage(message, raw)])
+    messages_process(mailbox, [RecordedMessage(message, raw)], limits=configured_limits())
     message.refresh_from_db()
     return message
 

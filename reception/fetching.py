@@ -22,10 +22,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from invoices.dian import Limits, ParsedMail
+from invoices.dian import ParsedMail
 from invoices.ingestion import (
     POOL_MIN_MESSAGES,
     RecordedMessage,
+    configured_limits,
     messages_process,
     parse_pool,
     parse_start,
@@ -205,7 +206,8 @@ class _Fetch:
         self.max_messages = max_messages or settings.RECEPTION_MAX_MESSAGES_PER_RUN
         self.max_size = settings.RECEPTION_MAX_MESSAGE_BYTES
         self.batch_size = settings.RECEPTION_FETCH_BATCH_SIZE
-        self.limits = Limits(max_message_bytes=self.max_size)
+        self.limits = configured_limits()
+        self.folders_ensured = False
         self.processes = processes
         self.executor: Executor | None = None
         self._stack = ExitStack()
@@ -306,7 +308,6 @@ class _Fetch:
     # --- IMAP ------------------------------------------------------------------------------
 
     def _imap(self, session: ImapSession) -> None:
-        session.ensure_folders()
         selected = session.select_folder(INBOX)
         state, _created = FolderState.objects.get_or_create(
             mailbox=self.mailbox, folder=INBOX, defaults={"uidvalidity": selected.uidvalidity}
@@ -421,6 +422,11 @@ class _Fetch:
         by_folder: dict[str, list[tuple[int, int]]] = {}
         for pk, uid, outcome in rows.values_list("pk", "uid", "outcome"):
             by_folder.setdefault(FOLDER_BY_OUTCOME[outcome], []).append((pk, uid))
+        if by_folder and not self.folders_ensured:
+            # Once per run, and only when something moves: an idle poll costs no LIST, and a
+            # folder someone deleted is back before the first MOVE needs it.
+            session.ensure_folders()
+            self.folders_ensured = True
         for folder, entries in by_folder.items():
             session.move([uid for _pk, uid in entries], folder)
             IncomingMessage.objects.filter(pk__in=[pk for pk, _uid in entries]).update(

@@ -263,3 +263,19 @@ def test_a_spec_for_a_test_environment_document_is_flagged(mailbox, dovecot):
     document = ReceivedDocument.objects.get()
     assert document.is_test_environment
     assert any(w["code"] == "test_environment" for w in document.warnings)
+
+
+def test_reprocessing_re_registers_a_document_that_was_deleted(mailbox, dovecot):
+    from invoices.ingestion import message_reprocess
+
+    built = build_mail(seed=1)
+    dovecot.deliver(mailbox.username, built.raw)
+    mailbox_fetch(mailbox, trigger="test")
+    message = IncomingMessage.objects.get()
+    ReceivedDocument.objects.all().delete()
+
+    message = message_reprocess(message)
+
+    assert message.outcome == MessageOutcome.DOCUMENT
+    assert ReceivedDocument.objects.get().cufe == built.cufe
+    assert message_reprocess(message).documents.count() == 1  # kept, not registered twice
