@@ -50,6 +50,7 @@ from organizations.roles import Role
 from organizations.scoping import can_configure, scope_queryset, sees_all_organizations
 from reception import services
 from reception.forms import (
+    CONNECTION_FIELDS,
     INTRO_PARAGRAPHS,
     SECURITY_NOTE,
     SWITCH_WARNING,
@@ -197,15 +198,7 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
                 _("Correo Recepción de Documentos Electrónicos"),
                 {
                     "description": _paragraphs(INTRO_PARAGRAPHS),
-                    "fields": [
-                        "server_type",
-                        "protocol",
-                        "host",
-                        "port",
-                        "security",
-                        "username",
-                        "backup_email",
-                    ],
+                    "fields": CONNECTION_FIELDS,
                 },
             ),
             (_("Autenticación básica"), {"classes": ["basic-auth"], "fields": ["password"]}),
@@ -243,17 +236,7 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
             (None, {"fields": head}),
             (
                 _("Correo Recepción de Documentos Electrónicos"),
-                {
-                    "fields": [
-                        "server_type",
-                        "protocol",
-                        "host",
-                        "port",
-                        "security",
-                        "username",
-                        "backup_email",
-                    ]
-                },
+                {"fields": CONNECTION_FIELDS},
             ),
             (_("Información de Seguridad"), {"fields": ["tenant_id", "client_id", "object_id"]}),
         ]

@@ -58,6 +58,17 @@ SWITCH_WARNING = _(
 )
 SPACES_HINT = _("Revisa que no se tengan espacios en los datos copiados.")
 
+#: The connection's fields, in the guide's order (the admin's fieldset shows them the same way).
+CONNECTION_FIELDS = [
+    "server_type",
+    "protocol",
+    "host",
+    "port",
+    "security",
+    "username",
+    "backup_email",
+]
+
 #: The guide's suggestions: "Nuestro sistema te sugerirá el valor del Servidor y Puerto".
 SUGGESTED_HOSTS = {
     (ServerType.OUTLOOK_MODERN, Protocol.IMAP): "outlook.office365.com",
@@ -327,13 +338,7 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
     class Meta:
         model = ReceptionMailbox
         fields = [
-            "server_type",
-            "protocol",
-            "host",
-            "port",
-            "security",
-            "username",
-            "backup_email",
+            *CONNECTION_FIELDS,
             "password",
             "tenant_id",
             "client_id",
