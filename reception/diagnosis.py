@@ -199,7 +199,8 @@ class PowerShellValues:
 # Step titles and causes -----------------------------------------------------------------------
 
 
-def _titles(settings: MailboxSettings) -> dict[Stage, str]:
+def step_titles(settings: MailboxSettings) -> dict[Stage, str]:
+    """Each step's title as the user reads it, in the diagnosis and in status reasons."""
     protocol = "IMAP" if settings.protocol == MailProtocol.IMAP else "POP3"
     return {
         Stage.DNS: _("El nombre del servidor se resuelve"),
@@ -753,7 +754,7 @@ def diagnose(
     replayed from before a fix.
     """
     recording = _RecordingTokens(tokens or EntraTokenProvider(fresh_after_failure=True))
-    titles = _titles(settings)
+    titles = step_titles(settings)
     failure: TransportError | None = None
     addresses: list[str] = []
     info: ConnectionInfo | None = None

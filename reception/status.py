@@ -17,23 +17,12 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from reception.models import MailboxStatus, Protocol, ReceptionMailbox, StatusChange
 from reception.transports.base import TransportError
 
 if TYPE_CHECKING:
     from reception.diagnosis import Cause, Diagnosis
-
-STAGE_TITLES = {
-    "dns": gettext_lazy("Resolución del nombre del servidor"),
-    "tcp": gettext_lazy("Conexión al puerto"),
-    "tls": gettext_lazy("Conexión segura (TLS)"),
-    "token": gettext_lazy("Token de Entra ID"),
-    "auth": gettext_lazy("Autenticación en el buzón"),
-    "inbox": gettext_lazy("Apertura del buzón"),
-    "folders": gettext_lazy("Estructura de carpetas"),
-}
 
 
 def mailbox_set_status(
@@ -134,12 +123,13 @@ def mailbox_record_failure(
 def failure_reason(error: TransportError, mailbox: ReceptionMailbox) -> str:
     """One readable line: what failed, the server's words and the most likely fix."""
     from reception.connection import mailbox_settings
-    from reception.diagnosis import explain
+    from reception.diagnosis import explain, step_titles
 
-    causes = explain(error, mailbox_settings(mailbox))
+    connection = mailbox_settings(mailbox)
+    causes = explain(error, connection)
     hint = _hint(causes[0]) if causes else ""
     return _("Falló «%(stage)s»: %(detail)s.%(hint)s") % {
-        "stage": STAGE_TITLES.get(str(error.stage), str(error.stage)),
+        "stage": step_titles(connection).get(error.stage, str(error.stage)),
         "detail": error.detail.rstrip("."),
         "hint": hint,
     }
