@@ -6,7 +6,9 @@ the connection check, the scheduled fetch and the command line.
 
 from __future__ import annotations
 
+import functools
 import imaplib
+import os
 import poplib
 import re
 import socket
@@ -202,21 +204,27 @@ def _name(entries: Any) -> str:
     return ", ".join(f"{key}={value}" for entry in entries for key, value in entry)
 
 
-class StagedTLSContext(ssl.SSLContext):
-    """A verifying TLS context that notes where a connection got to.
+class StagedTLS:
+    """One connection's handle on the shared verifying context, noting where the connection got to.
 
-    imaplib and poplib open the TCP socket and wrap it inside one constructor call, so the context
-    is the only place that can tell "port closed" apart from "certificate refused".
+    imaplib and poplib open the TCP socket and wrap it inside one constructor call, so the object
+    they are handed as their context is the only place that can tell "port closed" apart from
+    "certificate refused". They only call ``wrap_socket``, so this stands in for the context while
+    the real one, costly to build, is shared by every connection and thread and never changed.
     """
 
-    info: ConnectionInfo
-    tcp_connected: bool
+    def __init__(self, context: ssl.SSLContext) -> None:
+        self.context = context
+        self.info = ConnectionInfo()
+        self.tcp_connected = False
 
-    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:  # type: ignore[override]
+    def wrap_socket(
+        self, sock: socket.socket, *, server_hostname: str | None = None
+    ) -> ssl.SSLSocket:
         self.tcp_connected = True
         host, port = sock.getpeername()[:2]
         self.info.address = f"{host}:{port}"
-        wrapped = super().wrap_socket(sock, *args, **kwargs)
+        wrapped = self.context.wrap_socket(sock, server_hostname=server_hostname)
         self.info.tls_version = wrapped.version() or ""
         cipher = wrapped.cipher()
         self.info.cipher = cipher[0] if cipher else ""
@@ -227,33 +235,41 @@ class StagedTLSContext(ssl.SSLContext):
         return wrapped
 
 
-def _trust(context: ssl.SSLContext, ca_bundle: str | None) -> None:
+def trusting_context(ca_bundle: str | None) -> ssl.SSLContext:
     """System CAs plus the optional bundle; hostname and certificate checks stay on."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.load_default_certs()
     if ca_bundle:
         context.load_verify_locations(cafile=ca_bundle)
-
-
-def trusting_context(ca_bundle: str | None) -> ssl.SSLContext:
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    _trust(context, ca_bundle)
     return context
 
 
-def staged_tls_context(ca_bundle: str | None) -> StagedTLSContext:
-    """A fresh context per connection, since it records that connection's progress."""
-    context = StagedTLSContext(ssl.PROTOCOL_TLS_CLIENT)
-    _trust(context, ca_bundle)
-    context.info = ConnectionInfo()
-    context.tcp_connected = False
-    return context
+@functools.lru_cache(maxsize=8)
+def _mail_context(ca_bundle: str | None, _version: tuple[int, int] | None) -> ssl.SSLContext:
+    """One context per bundle and file version: loading the system CA store costs ~35 ms."""
+    return trusting_context(ca_bundle)
+
+
+def staged_tls(ca_bundle: str | None) -> StagedTLS:
+    """A fresh handle per connection on the process's context for ``ca_bundle``.
+
+    The bundle's mtime and size are part of the key, so a replaced file is read again.
+    """
+    version: tuple[int, int] | None = None
+    if ca_bundle:
+        try:
+            status = os.stat(ca_bundle)
+        except OSError:
+            return StagedTLS(trusting_context(ca_bundle))  # raises the same error, uncached
+        version = (status.st_mtime_ns, status.st_size)
+    return StagedTLS(_mail_context(ca_bundle, version))
 
 
 def connection_error(
-    error: BaseException, *, context: StagedTLSContext, upgrading: bool
+    error: BaseException, *, context: StagedTLS, upgrading: bool
 ) -> TransportError:
-    """Classify a failure while connecting, by what the TLS context saw happen.
+    """Classify a failure while connecting, by what the connection's StagedTLS saw happen.
 
     ``upgrading`` is true while STARTTLS/STLS runs: the TCP connection is then known to be up.
     """

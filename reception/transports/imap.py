@@ -29,7 +29,7 @@ from reception.transports.base import (
     refusal_kind,
     scrub,
     server_text,
-    staged_tls_context,
+    staged_tls,
 )
 from reception.transports.tokens import check_claims
 
@@ -285,7 +285,7 @@ def _login_error(error: BaseException, secrets: tuple[str, ...]) -> TransportErr
 
 
 def _connect(settings: MailboxSettings) -> tuple[IMAPClient, ConnectionInfo]:
-    context = staged_tls_context(settings.ca_bundle)
+    context = staged_tls(settings.ca_bundle)
     use_ssl = settings.security == Security.SSL
     try:
         client = IMAPClient(

@@ -27,7 +27,7 @@ from reception.transports.base import (
     refusal_kind,
     scrub,
     server_text,
-    staged_tls_context,
+    staged_tls,
 )
 from reception.transports.tokens import check_claims
 
@@ -153,7 +153,7 @@ def _login(client: poplib.POP3, settings: MailboxSettings, tokens: TokenProvider
 
 
 def _connect(settings: MailboxSettings) -> tuple[poplib.POP3, ConnectionInfo]:
-    context = staged_tls_context(settings.ca_bundle)
+    context = staged_tls(settings.ca_bundle)
     client: poplib.POP3
     try:
         if settings.security == Security.SSL:
