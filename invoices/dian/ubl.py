@@ -61,20 +61,26 @@ _UNSAFE_REASON = (
 _local = threading.local()
 
 
+def untrusted_parser(**options: bool) -> etree.XMLParser:
+    """An lxml parser for supplier XML: no entity expansion, no DTD, no network, no huge trees.
+
+    `options` add presentation choices (blank text, CDATA); the locks cannot be loosened.
+    """
+    locks = {
+        "resolve_entities": False,
+        "no_network": True,
+        "load_dtd": False,
+        "dtd_validation": False,
+        "huge_tree": False,
+    }
+    return etree.XMLParser(**{**options, **locks})
+
+
 def _parser() -> etree.XMLParser:
     """One parser per thread: lxml parsers are not thread-safe."""
     parser: etree.XMLParser | None = getattr(_local, "parser", None)
     if parser is None:
-        parser = etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            remove_comments=True,
-            remove_pis=True,
-            collect_ids=False,
-        )
+        parser = untrusted_parser(remove_comments=True, remove_pis=True, collect_ids=False)
         _local.parser = parser
     return parser
 
