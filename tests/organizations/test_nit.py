@@ -1,4 +1,6 @@
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from organizations.nit import nit_check_digit, split_nit
 
@@ -14,6 +16,10 @@ from organizations.nit import nit_check_digit, split_nit
         ("1004994836", 0),
         ("1088312295", 6),
         ("900630128", 1),
+        # Remainder 1 keeps digit 1 (not 11 - 1 = 10); remainder 10 gives 11 - 10 = 1.
+        ("900000002", 1),
+        ("900000017", 1),
+        ("800000004", 1),
     ],
 )
 def test_check_digit_matches_dian(nit, digit):
@@ -29,3 +35,23 @@ def test_split_accepts_dots_and_digit():
 def test_split_refuses_garbage(value):
     with pytest.raises(ValueError):
         split_nit(value)
+
+
+@pytest.mark.parametrize("nit", ["900000002", "900000017", "900000021"])
+def test_a_remainder_of_one_gives_check_digit_one(nit):
+    """DIAN: remainders 0 and 1 are the digit itself; about one NIT in eleven lands on 1."""
+    weights = (3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71)
+    assert sum(int(d) * w for d, w in zip(reversed(nit), weights, strict=False)) % 11 == 1
+    assert nit_check_digit(nit) == 1
+
+
+def _dian_published_digit(nit: str) -> int:
+    """DIAN's form as published: the NIT padded to 15 places against the primes 71 … 3."""
+    primes = [71, 67, 59, 53, 47, 43, 41, 37, 29, 23, 19, 17, 13, 7, 3]
+    remainder = sum(int(d) * p for d, p in zip(nit.zfill(15), primes, strict=True)) % 11
+    return 11 - remainder if remainder > 1 else remainder
+
+
+@given(st.from_regex(r"\A[0-9]{1,15}\Z"))
+def test_check_digit_agrees_with_dians_published_form(nit):
+    assert nit_check_digit(nit) == _dian_published_digit(nit)

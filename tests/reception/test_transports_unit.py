@@ -1,6 +1,8 @@
 """Pure helpers of the transports: UID sets, scrubbing, refusal texts, settings repr."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reception.transports import AuthMethod, MailboxSettings, MailProtocol, Security
 from reception.transports.base import ErrorKind, refusal_kind, scrub
@@ -30,6 +32,39 @@ def test_it_scrubs_secrets_tokens_and_bearer_values():
     assert "s3cr3t-value" not in scrubbed
     assert token not in scrubbed
     assert "abc.def" not in scrubbed
+
+
+def test_it_scrubs_the_longest_secret_first():
+    """A secret that contains a shorter one must go whole, not leave its tail behind."""
+    assert scrub("clave abcdef fin", ("abc", "abcdef")) == "clave *** fin"
+    assert scrub("clave abcdef fin", ("abcdef", "abc")) == "clave *** fin"
+
+
+def test_it_scrubs_an_unsigned_jwt():
+    """alg=none tokens end in a dot with no signature; they are still bearer tokens."""
+    unsigned = "eyJhbGciOiJub25lIn0.eyJhdWQiOiJodHRwczovL291dGxvb2sifQ."
+    assert scrub(f"token={unsigned} fin", ()) == "token=*** fin"
+
+
+#: Characters of an Entra ID client secret «Valor» and of mailbox passwords (no "*", which is
+#: what the scrubbed text is made of).
+_SECRET_ALPHABET = st.characters(
+    codec="ascii", categories=("L", "N", "P", "S"), exclude_characters="*"
+)
+
+
+@given(
+    secrets=st.lists(st.text(_SECRET_ALPHABET, min_size=4, max_size=40), min_size=1, max_size=4),
+    pieces=st.lists(st.text(max_size=30), min_size=1, max_size=5),
+    data=st.data(),
+)
+def test_no_secret_survives_scrubbing_in_any_text(secrets, pieces, data):
+    text = ""
+    for piece in pieces:
+        text += piece + data.draw(st.sampled_from(secrets))
+    scrubbed = scrub(text, secrets)
+    for secret in secrets:
+        assert secret not in scrubbed
 
 
 @pytest.mark.parametrize(
