@@ -200,3 +200,37 @@ def test_it_reads_taxes_a_chunk_at_a_time(client, bob, org_a, django_assert_max_
         rows = csv_rows(response)
     assert len(rows) == 3 < EXPORT_CHUNK_SIZE
     assert {row["IVA"] for row in rows} == {"190000.00"}
+
+
+@pytest.fixture
+def uneven_invoice(org_a):
+    """Gross value, taxable base and totals all differ, with more decimals than two."""
+    return ReceivedDocumentFactory(
+        organization=org_a,
+        number="FE9",
+        line_extension_amount=Decimal("1000000.125"),
+        tax_exclusive_amount=Decimal("800000.5"),
+        tax_inclusive_amount=Decimal("1152000.1234"),
+        payable_amount=Decimal("1152000.123456"),
+    )
+
+
+def test_it_puts_each_amount_in_its_own_column_with_every_decimal(client, bob, uneven_invoice):
+    client.force_login(bob)
+
+    (row,) = csv_rows(client.get(CSV_URL))
+
+    assert row["Valor bruto"] == "1000000.125"
+    assert row["Base gravable"] == "800000.50"
+    assert row["Total con impuestos"] == "1152000.1234"
+    assert row["Total a pagar"] == "1152000.123456"
+
+
+def test_it_puts_each_amount_in_its_own_xlsx_column(client, bob, uneven_invoice):
+    client.force_login(bob)
+
+    (row,) = xlsx_rows(client.get(XLSX_URL))
+
+    assert row["Valor bruto"] == pytest.approx(1000000.125)
+    assert row["Base gravable"] == pytest.approx(800000.5)
+    assert row["Total con impuestos"] == pytest.approx(1152000.1234)

@@ -108,6 +108,9 @@ INVALID_CASES = [
     ("object_not_guid", modern(object_id="Loggro"), "object_id", "GUID"),
     ("tenant_is_client", modern(client_id=TENANT), "client_id", "mismo valor dos veces"),
     ("object_is_client", modern(object_id=CLIENT), "object_id", "Aplicaciones empresariales"),
+    ("object_is_tenant", modern(object_id=TENANT), "object_id", "Aplicaciones empresariales"),
+    ("tenant_confirm_empty", modern(tenant_id_confirm=""), "tenant_id_confirm", "no coincide"),
+    ("client_confirm_empty", modern(client_id_confirm=""), "client_id_confirm", "no coincide"),
     (
         "space_in_tenant",
         modern(tenant_id="8f3c2a71-5b9e-4d0a 9c4e-2b7f1a6d3e90"),

@@ -177,6 +177,20 @@ def test_it_accepts_an_untouched_past_expiry_of_the_current_secret(org_a):
     assert "secret_expires_on" in form.errors
 
 
+def test_it_refuses_moving_the_current_secrets_expiry_into_the_past(org_a):
+    """Only an untouched date may lie in the past; a date being set now must lie ahead."""
+    mailbox = make_mailbox(org_a, expires_on=datetime.date.today() + datetime.timedelta(days=90))
+    values = modern(
+        tenant_id=str(mailbox.tenant_id),
+        client_id=str(mailbox.client_id),
+        secret="",
+        secret_expires_on=(datetime.date.today() - datetime.timedelta(days=2)).isoformat(),
+    )
+    form = form_for(values, instance=mailbox)
+    assert not form.is_valid()
+    assert "posterior a hoy" in form.errors["secret_expires_on"][0]
+
+
 def test_it_keeps_the_stored_password_when_left_blank(org_a):
     mailbox = make_mailbox(org_a, server_type="outlook_basic", password=PASSWORD, secret="")
     form = form_for(basic(password=""), instance=mailbox)

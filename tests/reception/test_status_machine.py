@@ -123,3 +123,22 @@ def test_a_success_resets_the_count(mailbox, settings):
     mailbox.refresh_from_db()
     assert mailbox.status == MailboxStatus.ACTIVE
     assert mailbox.transient_failures == 1
+
+
+@pytest.mark.django_db
+def test_a_success_restarts_the_failure_window(mailbox, settings):
+    """Failures before a success do not count towards the window of the failures after it."""
+    settings.RECEPTION_TRANSIENT_FAILURES_TO_INACTIVATE = 2
+    settings.RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS = 2
+    start = timezone.now()
+    with time_machine.travel(start):
+        mailbox_record_failure(mailbox, transient(), source="schedule")
+    with time_machine.travel(start + datetime.timedelta(hours=3)):
+        mailbox_record_success(mailbox, source="schedule")
+        assert not mailbox_record_failure(mailbox, transient(), source="schedule")
+    with time_machine.travel(start + datetime.timedelta(hours=3, minutes=5)):
+        # Two failures, but five minutes apart: the window began after the success.
+        assert not mailbox_record_failure(mailbox, transient(), source="schedule")
+    mailbox.refresh_from_db()
+    assert mailbox.status == MailboxStatus.ACTIVE
+    assert mailbox.first_transient_failure_at >= start + datetime.timedelta(hours=3)

@@ -1,5 +1,6 @@
 """Factory documents through the whole chain, every extracted field asserted."""
 
+import dataclasses
 import datetime as dt
 import subprocess
 import sys
@@ -321,6 +322,14 @@ def test_invoice_for_another_buyer() -> None:
     assert BUYER_MISMATCH_REASON == "documento no dirigido a esta organización"
     assert check_buyer(result.facts, "830003564-7") is None
     assert check_buyer(result.facts, "") == BUYER_MISMATCH_REASON
+
+
+@pytest.mark.parametrize("buyer_nit", [None, ""])
+def test_a_document_without_buyer_nit_is_not_for_the_organization(buyer_nit) -> None:
+    facts = _parsed(build_mail()).facts
+    assert facts is not None and check_buyer(facts, "900123456-8") is None
+    anonymous = dataclasses.replace(facts, buyer=dataclasses.replace(facts.buyer, nit=buyer_nit))
+    assert check_buyer(anonymous, "900123456-8") == BUYER_MISMATCH_REASON
 
 
 def test_lf_only_message_and_forwarded_rfc822() -> None:
