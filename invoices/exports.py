@@ -6,6 +6,13 @@ the size of the list. The CSV is streamed as it is produced. The XLSX is written
 write-only mode (rows go to a temporary file on disk, not to a tree in memory), then zipped into
 an anonymous temporary file that is streamed and deleted when the response closes: disk, not
 memory, grows with the list (about 60 bytes per document once compressed).
+
+Suppliers choose the text of their documents (their name, their numbering) and the accountant
+opens the export in a spreadsheet, so no text may become a formula there (OWASP, "CSV
+Injection"): a text cell that starts with a formula character is written as text with Excel's
+quote prefix in XLSX, and behind a single quote in CSV, whose fields are all double-quoted so
+that a `;` in a name cannot start a cell where the list separator is `;` (es-CO). Numbers and
+dates are never text, so negative amounts stay numbers.
 """
 
 import csv
@@ -14,17 +21,24 @@ import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from django.db.models import QuerySet
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from openpyxl import Workbook
+from openpyxl.cell.cell import ERROR_CODES, WriteOnlyCell
 
 from invoices.models import ReceivedDocument
 
+if TYPE_CHECKING:
+    from openpyxl.worksheet._write_only import WriteOnlyWorksheet
+
 EXPORT_CHUNK_SIZE = 2000
+#: First characters that make a spreadsheet evaluate a cell (OWASP), with the line feed and the
+#: full-width forms that some spreadsheets fold into the ASCII ones.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
 
 
 @dataclass(frozen=True)
@@ -128,6 +142,11 @@ def tax_totals(taxes: Iterable[Any]) -> list[Decimal | None]:
     return totals
 
 
+def is_formula_like(text: str) -> bool:
+    """True when a spreadsheet could take this text for a formula, even behind spaces."""
+    return text.lstrip().startswith(FORMULA_TRIGGERS)
+
+
 class _Echo:
     """A file-like object whose write returns the line, for csv.writer inside a generator."""
 
@@ -137,7 +156,7 @@ class _Echo:
 
 def csv_lines(queryset: QuerySet[ReceivedDocument]) -> Iterator[str]:
     """CSV text line by line: UTF-8 with BOM (Excel), comma-separated, decimal point."""
-    writer = csv.writer(_Echo())
+    writer = csv.writer(_Echo(), quoting=csv.QUOTE_ALL)
     yield "\ufeff" + writer.writerow(export_headers())
     for row in export_rows(queryset):
         yield writer.writerow([_csv_value(value) for value in row])
@@ -152,7 +171,8 @@ def _csv_value(value: Any) -> str:
         return _plain_decimal(value)
     if isinstance(value, datetime.date):
         return value.isoformat()
-    return str(value)
+    text = str(value)
+    return "'" + text if is_formula_like(text) else text
 
 
 def _plain_decimal(value: Decimal) -> str:
@@ -168,7 +188,7 @@ def xlsx_file(queryset: QuerySet[ReceivedDocument]) -> IO[bytes]:
     sheet = workbook.create_sheet(_("Documentos"))
     sheet.append(export_headers())
     for row in export_rows(queryset):
-        sheet.append([_xlsx_value(value) for value in row])
+        sheet.append([_xlsx_value(sheet, value) for value in row])
     # Returned open: the FileResponse streams it and closes it, which deletes it.
     output = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115
     workbook.save(output)
@@ -176,7 +196,14 @@ def xlsx_file(queryset: QuerySet[ReceivedDocument]) -> IO[bytes]:
     return output
 
 
-def _xlsx_value(value: Any) -> Any:
+def _xlsx_value(sheet: "WriteOnlyWorksheet", value: Any) -> Any:
     if isinstance(value, bool):
         return _("Sí") if value else _("No")
+    if isinstance(value, str) and (is_formula_like(value) or value in ERROR_CODES):
+        # openpyxl would store "=..." as a formula and "#REF!" as an error: force a text cell,
+        # and mark it like a typed leading apostrophe so that editing it keeps it text.
+        cell = WriteOnlyCell(sheet, value)
+        cell.data_type = "s"
+        cell.quotePrefix = True
+        return cell
     return value

@@ -146,6 +146,20 @@ class Diagnosis:
 
 # PowerShell -----------------------------------------------------------------------------------
 
+#: The characters PowerShell takes for a single quote: any of them opens or closes a literal.
+POWERSHELL_SINGLE_QUOTES = "'\u2018\u2019\u201a\u201b"
+
+
+def powershell_literal(value: str) -> str:
+    """`value` as one single-quoted PowerShell literal, in which nothing is expanded.
+
+    The lines are pasted into Exchange Online PowerShell: inside a double-quoted string, a user
+    like ``"$(iex ...)"@x`` would run code. In a single-quoted one only a quote character can
+    end the string, and each is doubled to stand for itself.
+    """
+    escaped = "".join(char * 2 if char in POWERSHELL_SINGLE_QUOTES else char for char in value)
+    return f"'{escaped}'"
+
 
 def _bare(value: str) -> str:
     """Remove every whitespace: the guide's most frequent error is a stray space in a command."""
@@ -154,7 +168,11 @@ def _bare(value: str) -> str:
 
 @dataclass(frozen=True)
 class PowerShellValues:
-    """The values the guide's commands need; placeholders stay visible when one is unknown."""
+    """The values the guide's commands need; placeholders stay visible when one is unknown.
+
+    Every value enters a line through `powershell_literal`, whatever its source (the form, a
+    row saved before today's rules, or the token).
+    """
 
     app_id: str
     object_id: str
@@ -174,26 +192,35 @@ class PowerShellValues:
         )
 
     def new_service_principal(self) -> str:
-        return f"New-ServicePrincipal -AppId {self.app_id} -ObjectId {self.object_id}"
+        return (
+            f"New-ServicePrincipal -AppId {powershell_literal(self.app_id)} "
+            f"-ObjectId {powershell_literal(self.object_id)}"
+        )
 
     def get_service_principal(self) -> str:
-        return f"Get-ServicePrincipal -Organization {self.tenant_id} | fl"
+        return f"Get-ServicePrincipal -Organization {powershell_literal(self.tenant_id)} | fl"
 
     def remove_mailbox_permission(self) -> str:
         return (
-            f'Remove-MailboxPermission -Identity "{self.mailbox}" -User {self.object_id} '
+            f"Remove-MailboxPermission -Identity {powershell_literal(self.mailbox)} "
+            f"-User {powershell_literal(self.object_id)} "
             "-AccessRights FullAccess -InheritanceType All"
         )
 
     def add_mailbox_permission(self) -> str:
         return (
-            f'Add-MailboxPermission -Identity "{self.mailbox}" -User {self.object_id} '
-            "-AccessRights FullAccess"
+            f"Add-MailboxPermission -Identity {powershell_literal(self.mailbox)} "
+            f"-User {powershell_literal(self.object_id)} -AccessRights FullAccess"
         )
 
     def set_cas_mailbox(self, protocol: MailProtocol) -> str:
         switch = "-ImapEnabled" if protocol == MailProtocol.IMAP else "-PopEnabled"
-        return f'Set-CASMailbox -Identity "{self.mailbox}" {switch} $true'
+        return f"Set-CASMailbox -Identity {powershell_literal(self.mailbox)} {switch} $true"
+
+    @staticmethod
+    def remove_service_principal(object_id: str) -> str:
+        """For the registration made with the wrong Object ID, which is not `object_id`."""
+        return f"Remove-ServicePrincipal -Identity {powershell_literal(object_id)}"
 
 
 # Step titles and causes -----------------------------------------------------------------------
@@ -472,7 +499,7 @@ def _classic_mistake_cause(
         % {"configured": configured, "actual": claims.object_id},
         Section.SERVICE_PRINCIPAL,
         (
-            f"Remove-ServicePrincipal -Identity {configured}",
+            values.remove_service_principal(configured),
             values.new_service_principal(),
             values.get_service_principal(),
             values.remove_mailbox_permission(),

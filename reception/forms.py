@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime
 import json
 import re
+import unicodedata
 import uuid
 from typing import Any
 
@@ -89,6 +90,10 @@ EMAIL_LOGIN_TYPES = (ServerType.OUTLOOK_MODERN, ServerType.OUTLOOK_BASIC, Server
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
+
+#: What a shell or PowerShell would interpret in the user printed in the diagnosis' commands:
+#: ASCII and typographic quotes, `$`, backtick, brackets, separators and redirections.
+_UNPLAIN_LOGIN = frozenset("'\"‘’‚‛“”„‟$`(){};|&<>")
 
 #: Fields checked for spaces inside the value, whatever the server type.
 _ALWAYS_PASTED = ("host", "username")
@@ -386,6 +391,7 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
         data["security"] = data.get("security") or Security.SSL
         for name in _ALWAYS_PASTED:
             self._reject_spaces(data, name)
+        self._require_plain_login(data)
         if not server_type or not protocol:
             return data
         self._suggest_server(data, server_type, protocol)
@@ -509,6 +515,27 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
         data["object_id"] = guid
 
     # --- Small checks ---------------------------------------------------------------------
+
+    def _require_plain_login(self, data: dict[str, Any]) -> None:
+        """The user is pasted into PowerShell lines: a quoted address may carry code.
+
+        For every server type, «Otro» included; spaces have their own message.
+        """
+        username = data.get("username") or ""
+        found = list(dict.fromkeys(char for char in username if char in _UNPLAIN_LOGIN))
+        shown = [f"«{char}»" for char in found]
+        if any(unicodedata.category(char)[0] == "C" and not char.isspace() for char in username):
+            shown.append(str(_("un carácter de control")))
+        if shown:
+            self.add_error(
+                "username",
+                _(
+                    "«%(field)s» no admite comillas, $, `, paréntesis, llaves, ;, |, &, <, >, "
+                    "espacios ni caracteres de control (tiene %(found)s). Escribe solo el usuario "
+                    "del buzón, por ejemplo recepcion@tuempresa.com."
+                )
+                % {"field": self.fields["username"].label, "found": ", ".join(shown)},
+            )
 
     def _parse_guid(self, name: str, value: str) -> uuid.UUID | None:
         guid = _as_guid(value)

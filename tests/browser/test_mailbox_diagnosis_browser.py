@@ -60,8 +60,8 @@ def test_it_shows_the_powershell_fix_then_activo_after_probar_conexion(
     expect(failed).to_contain_text("FALLÓ")
     expect(failed).to_contain_text("User is authenticated but not connected")
     command = (
-        f'Add-MailboxPermission -Identity "{mailbox.username}" '
-        f"-User {guide.app.enterprise_object_id} -AccessRights FullAccess"
+        f"Add-MailboxPermission -Identity '{mailbox.username}' "
+        f"-User '{guide.app.enterprise_object_id}' -AccessRights FullAccess"
     )
     expect(failed.locator("pre.powershell", has_text=command)).to_be_visible()
     expect(panel.locator(".diagnosis-step--not_run").first).to_contain_text("no se ejecutó")

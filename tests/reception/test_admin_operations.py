@@ -132,7 +132,7 @@ def test_it_shows_the_failed_step_and_its_hint_then_activo_once_fixed(client, al
     assert "FALLÓ" in page
     assert "Autenticación en el buzón" in page
     assert "IMAP/POP3 Activo para Buzón" in page
-    command = f"Set-CASMailbox -Identity &quot;{live.username}&quot; -ImapEnabled $true"
+    command = f"Set-CASMailbox -Identity &#x27;{live.username}&#x27; -ImapEnabled $true"
     assert f'<pre class="powershell" tabindex="0">{command}</pre>' in page
     assert "no se ejecutó" in page
     assert "Estado del correo: Inactivo" in page

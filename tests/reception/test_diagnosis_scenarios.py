@@ -278,11 +278,11 @@ def test_an_unregistered_service_principal_gets_the_filled_in_commands(
     assert step.causes[0].section == Section.SERVICE_PRINCIPAL
     oid = guide.app.enterprise_object_id
     assert step.causes[0].commands == (
-        f"New-ServicePrincipal -AppId {guide.client_id} -ObjectId {oid}",
-        f"Get-ServicePrincipal -Organization {guide.tenant_id} | fl",
+        f"New-ServicePrincipal -AppId '{guide.client_id}' -ObjectId '{oid}'",
+        f"Get-ServicePrincipal -Organization '{guide.tenant_id}' | fl",
     )
     assert (
-        f'Add-MailboxPermission -Identity "{guide.mailbox}" -User {oid} -AccessRights FullAccess'
+        f"Add-MailboxPermission -Identity '{guide.mailbox}' -User '{oid}' -AccessRights FullAccess"
         in _commands(step)
     )
 
@@ -304,8 +304,8 @@ def test_a_service_principal_registered_with_the_app_registrations_object_id(
     assert wrong in first.text
     assert right in first.text
     assert first.commands[:2] == (
-        f"Remove-ServicePrincipal -Identity {wrong}",
-        f"New-ServicePrincipal -AppId {guide.client_id} -ObjectId {right}",
+        f"Remove-ServicePrincipal -Identity '{wrong}'",
+        f"New-ServicePrincipal -AppId '{guide.client_id}' -ObjectId '{right}'",
     )
     assert all(wrong not in command for command in _commands(step)[1:])
 
@@ -323,9 +323,9 @@ def test_missing_full_access_names_the_mailbox_permission_first(
     assert fake_entra.last_decision().refusal == Refusal.NO_FULL_ACCESS
     assert step.causes[0].section == Section.MAILBOX_PERMISSION
     assert step.causes[0].commands == (
-        f'Remove-MailboxPermission -Identity "{guide.mailbox}" -User {oid} '
+        f"Remove-MailboxPermission -Identity '{guide.mailbox}' -User '{oid}' "
         "-AccessRights FullAccess -InheritanceType All",
-        f'Add-MailboxPermission -Identity "{guide.mailbox}" -User {oid} -AccessRights FullAccess',
+        f"Add-MailboxPermission -Identity '{guide.mailbox}' -User '{oid}' -AccessRights FullAccess",
     )
 
 
@@ -347,7 +347,7 @@ def test_a_protocol_disabled_for_the_mailbox_is_among_the_causes(
     step = _failed_at(diagnosis, Stage.AUTH, ErrorKind.AUTH_REFUSED)
     assert fake_entra.last_decision().refusal == Refusal.PROTOCOL_DISABLED
     disabled = next(c for c in step.causes if c.section == Section.PROTOCOL_ENABLED)
-    assert disabled.commands == (f'Set-CASMailbox -Identity "{guide.mailbox}" {switch} $true',)
+    assert disabled.commands == (f"Set-CASMailbox -Identity '{guide.mailbox}' {switch} $true",)
 
 
 @pytest.mark.parametrize("protocol", PROTOCOLS)

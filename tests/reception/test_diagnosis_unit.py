@@ -58,15 +58,17 @@ def test_it_fills_the_guides_commands_with_this_mailboxs_values():
     values = PowerShellValues.build(_settings(), _claims())
 
     assert values.new_service_principal() == (
-        f"New-ServicePrincipal -AppId {APP_ID} -ObjectId {ENTERPRISE_OID}"
+        f"New-ServicePrincipal -AppId '{APP_ID}' -ObjectId '{ENTERPRISE_OID}'"
     )
-    assert values.get_service_principal() == f"Get-ServicePrincipal -Organization {TENANT_ID} | fl"
+    assert values.get_service_principal() == (
+        f"Get-ServicePrincipal -Organization '{TENANT_ID}' | fl"
+    )
     assert values.remove_mailbox_permission() == (
-        f'Remove-MailboxPermission -Identity "{MAILBOX}" -User {ENTERPRISE_OID} '
+        f"Remove-MailboxPermission -Identity '{MAILBOX}' -User '{ENTERPRISE_OID}' "
         "-AccessRights FullAccess -InheritanceType All"
     )
     assert values.add_mailbox_permission() == (
-        f'Add-MailboxPermission -Identity "{MAILBOX}" -User {ENTERPRISE_OID} '
+        f"Add-MailboxPermission -Identity '{MAILBOX}' -User '{ENTERPRISE_OID}' "
         "-AccessRights FullAccess"
     )
 
@@ -91,7 +93,8 @@ def test_it_shows_placeholders_when_a_value_is_unknown():
     values = PowerShellValues.build(_settings(client_id=""), None)
 
     assert (
-        values.new_service_principal() == "New-ServicePrincipal -AppId <AppId> -ObjectId <ObjectId>"
+        values.new_service_principal()
+        == "New-ServicePrincipal -AppId '<AppId>' -ObjectId '<ObjectId>'"
     )
 
 
@@ -107,7 +110,7 @@ def test_it_lists_the_causes_of_a_generic_refusal_service_principal_first():
         Section.PROTOCOL_ENABLED,
     ]
     commands = _commands(causes)
-    assert f"New-ServicePrincipal -AppId {APP_ID} -ObjectId {ENTERPRISE_OID}" in commands
+    assert f"New-ServicePrincipal -AppId '{APP_ID}' -ObjectId '{ENTERPRISE_OID}'" in commands
     assert any(command.startswith("Add-MailboxPermission") for command in commands)
 
 
@@ -120,8 +123,8 @@ def test_it_names_the_classic_object_id_mistake_first():
     assert REGISTRATION_OID in first.text
     assert ENTERPRISE_OID in first.text
     assert first.section == Section.SERVICE_PRINCIPAL
-    assert f"Remove-ServicePrincipal -Identity {REGISTRATION_OID}" in first.commands
-    assert f"New-ServicePrincipal -AppId {APP_ID} -ObjectId {ENTERPRISE_OID}" in first.commands
+    assert f"Remove-ServicePrincipal -Identity '{REGISTRATION_OID}'" in first.commands
+    assert f"New-ServicePrincipal -AppId '{APP_ID}' -ObjectId '{ENTERPRISE_OID}'" in first.commands
 
 
 def test_it_puts_full_access_first_when_the_user_is_not_connected():
