@@ -1,9 +1,10 @@
 """Debian's Chromium driven by Playwright against pytest-django's live server.
 
 Tests using these fixtures need a real (transactional) database, because the live server
-answers from another thread: mark them
-`pytest.mark.django_db(transaction=True, serialized_rollback=True)` (the second keeps the roles
-the data migration created) and `pytest.mark.browser`.
+answers from another thread: mark them `pytest.mark.django_db(transaction=True)` and
+`pytest.mark.browser`. The personas' fixtures re-create the role groups a flush removed; a
+serialized rollback is not used, because restoring the content types it saved collides with
+those a flush after another transactional test re-creates.
 """
 
 from collections.abc import Callable, Iterator

@@ -12,7 +12,7 @@ from tests.reception.mailbox_data import CLIENT, OTHER_GUID, PASSWORD, SECRET, T
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 

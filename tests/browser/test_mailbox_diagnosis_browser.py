@@ -9,7 +9,7 @@ from reception.services import mailbox_check, mailbox_configure
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 
