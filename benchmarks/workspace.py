@@ -27,7 +27,8 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("SECRET_KEY", "benchmark-secret-key")
-os.environ.setdefault("RECEPTION_ENCRYPTION_KEY", "benchmark-encryption-key")
+os.environ.setdefault("RECEPTION_ENCRYPTION_KEY", "Bench-4tQz8Lw2Nx6Rk9Vm3Hc7Yp1Df5Gj0Ks")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "False")  # the test client speaks plain HTTP
 
 import django
 

@@ -5,9 +5,11 @@ development set-up: SQLite, the django-q2 ORM broker and console e-mail. With DE
 development keys are refused, so a production deployment cannot start with them by mistake.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp import constants as csp_constants
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -23,11 +25,36 @@ DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default=DEV_SECRET_KEY)
 RECEPTION_ENCRYPTION_KEY = env.str("RECEPTION_ENCRYPTION_KEY", default=DEV_ENCRYPTION_KEY)
 
+# Thresholds a generated key (secrets.token_urlsafe(32), openssl rand -hex 16) always passes.
+ENCRYPTION_KEY_MIN_LENGTH = 32
+ENCRYPTION_KEY_MIN_DISTINCT = 8
+
+
+def encryption_key_weakness(key: str) -> str | None:
+    """Why `key` cannot guard every organization's mailbox secrets, or None when it can.
+
+    Length and variety only: a short, repetitive or hand-typed value falls to a guess, and the
+    key is never echoed back in the reason.
+    """
+    if len(key) < ENCRYPTION_KEY_MIN_LENGTH:
+        return f"it needs at least {ENCRYPTION_KEY_MIN_LENGTH} characters"
+    if len(set(key)) < ENCRYPTION_KEY_MIN_DISTINCT:
+        return f"it needs at least {ENCRYPTION_KEY_MIN_DISTINCT} different characters"
+    if any(key[period:] == key[:-period] for period in range(1, len(key) // 2 + 1)):
+        return "it must not repeat a shorter sequence"
+    return None
+
+
 if not DEBUG:
     if SECRET_KEY == DEV_SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     if RECEPTION_ENCRYPTION_KEY == DEV_ENCRYPTION_KEY:
         raise ImproperlyConfigured("RECEPTION_ENCRYPTION_KEY must be set when DEBUG is off.")
+    if weakness := encryption_key_weakness(RECEPTION_ENCRYPTION_KEY):
+        raise ImproperlyConfigured(
+            f"RECEPTION_ENCRYPTION_KEY is too weak: {weakness}. Use random characters, e.g. "
+            'the output of `python -c "import secrets; print(secrets.token_urlsafe(48))"`.'
+        )
 if RECEPTION_ENCRYPTION_KEY == SECRET_KEY:
     raise ImproperlyConfigured("RECEPTION_ENCRYPTION_KEY must differ from SECRET_KEY.")
 
@@ -171,6 +198,64 @@ LOGGING = {
     "loggers": {"django-q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")}},
 }
 
+# --- Deployment: HTTPS, browser policies, login rate limit -------------------------------------
+# With DEBUG off the site is served over HTTPS only. Behind a reverse proxy that terminates TLS,
+# SECURE_PROXY_SSL_HEADER names the header the proxy sets (and strips from clients), e.g.
+# "HTTP_X_FORWARDED_PROTO,https"; TRUSTED_PROXY_COUNT says how many proxies append to
+# X-Forwarded-For, so that the login rate limit sees the client's address, not the proxy's.
 if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+if proxy_ssl_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
+    header_name, _comma, header_value = (part.strip() for part in proxy_ssl_header.partition(","))
+    if not header_name.startswith("HTTP_") or not header_value or "," in header_value:
+        raise ImproperlyConfigured(
+            "SECURE_PROXY_SSL_HEADER must be a request.META name and a value, "
+            'e.g. "HTTP_X_FORWARDED_PROTO,https".'
+        )
+    SECURE_PROXY_SSL_HEADER = (header_name, header_value)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# Pages are never framed by another site; the document page frames its own PDF, whose view
+# answers SAMEORIGIN (and frame-ancestors below says the same to current browsers).
+X_FRAME_OPTIONS = "DENY"
+
+# django-csp: scripts and styles only from our static files (no inline code anywhere), no
+# plugins, forms posting only here. Applied in development too, so a violation shows early.
+INSTALLED_APPS += ["csp", "axes"]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [csp_constants.SELF],
+        "script-src": [csp_constants.SELF],
+        "style-src": [csp_constants.SELF],
+        "object-src": [csp_constants.NONE],
+        "frame-ancestors": [csp_constants.SELF],
+        "base-uri": [csp_constants.SELF],
+        "form-action": [csp_constants.SELF],
+    },
+}
+
+# django-axes: after LOGIN_FAILURE_LIMIT failed logins of one user from one address, that pair
+# is refused (even with the right password) for LOGIN_LOCKOUT_MINUTES, with a Spanish page.
+# Its backend must come first: it refuses before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The CSP header is added after axes may have replaced the answer with its lockout page.
+MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username <user>`
+AXES_DISABLE_ACCESS_LOG = True  # only failures are kept, not every login
+AXES_VERBOSE = False  # no banner on every manage.py command

@@ -1,0 +1,196 @@
+"""Production posture read from the environment: keys, HTTPS, proxies, `check --deploy`.
+
+The settings module is executed afresh with a given environment (in this process, or in a
+`manage.py` child for the deploy check), so each test sees what a server started with that
+environment would.
+"""
+
+import os
+import re
+import runpy
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+import environ
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.test import Client
+
+ROOT = Path(__file__).resolve().parents[2]
+SETTINGS = ROOT / "config" / "settings.py"
+STRONG_KEY = "pV3-kq9ZtW2m_Rx7LsB4nYc8dHf6JgA1eUo5"
+#: Everything these tests set; cleared first so the suite's own environment decides nothing.
+VARIABLES = [
+    "DEBUG",
+    "SECRET_KEY",
+    "RECEPTION_ENCRYPTION_KEY",
+    "SECURE_SSL_REDIRECT",
+    "SECURE_PROXY_SSL_HEADER",
+    "SECURE_HSTS_SECONDS",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD",
+    "SECURE_COOKIES",
+    "TRUSTED_PROXY_COUNT",
+]
+
+
+@pytest.fixture
+def load_settings(monkeypatch, tmp_path):
+    """load_settings(NAME=value, ...) -> the settings module's names, as a server would get."""
+    # A developer's .env (make run writes one with DEBUG on) must not decide these tests.
+    monkeypatch.setattr(environ.Env, "read_env", lambda *args, **kwargs: None)
+
+    def load(**env: str) -> dict:
+        for name in VARIABLES:
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("VAR_DIR", str(tmp_path))
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        return runpy.run_path(str(SETTINGS))
+
+    return load
+
+
+def production(**extra: str) -> dict[str, str]:
+    return {"DEBUG": "False", "SECRET_KEY": "s" + STRONG_KEY[::-1] * 2, **extra}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "y",
+        "short-but-random-9Qz",
+        "a" * 40,
+        "abcd1234" * 5,
+        "0123456789abcdef" * 2,
+        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaabbbbbbb",
+        "dev-only-encryption-key-not-for-production",
+    ],
+)
+def test_it_refuses_a_weak_encryption_key_in_production(load_settings, key):
+    with pytest.raises(ImproperlyConfigured) as refusal:
+        load_settings(**production(RECEPTION_ENCRYPTION_KEY=key))
+    message = str(refusal.value)
+    assert "RECEPTION_ENCRYPTION_KEY" in message
+    if len(key) > 1:
+        assert key not in message  # the key itself is never echoed
+
+
+def test_it_names_the_rule_a_short_key_breaks(load_settings):
+    with pytest.raises(ImproperlyConfigured, match="at least 32 characters"):
+        load_settings(**production(RECEPTION_ENCRYPTION_KEY="y"))
+
+
+def test_it_accepts_a_generated_encryption_key(load_settings):
+    for key in [STRONG_KEY, secrets.token_urlsafe(24), secrets.token_hex(16)]:
+        loaded = load_settings(**production(RECEPTION_ENCRYPTION_KEY=key))
+        assert loaded["CRYPTOGRAPHY_KEY"] == key
+
+
+def test_development_keeps_its_embedded_keys(load_settings):
+    loaded = load_settings(DEBUG="True")
+    assert loaded["RECEPTION_ENCRYPTION_KEY"] == loaded["DEV_ENCRYPTION_KEY"]
+    assert loaded["SECURE_SSL_REDIRECT"] is False
+    assert loaded["SECURE_HSTS_SECONDS"] == 0
+
+
+def test_production_serves_https_only(load_settings):
+    loaded = load_settings(**production(RECEPTION_ENCRYPTION_KEY=STRONG_KEY))
+    assert loaded["SECURE_SSL_REDIRECT"] is True
+    assert loaded["SECURE_HSTS_SECONDS"] >= 31536000
+    assert loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert loaded["SECURE_HSTS_PRELOAD"] is True
+    assert loaded["SESSION_COOKIE_SECURE"] is True
+    assert loaded["CSRF_COOKIE_SECURE"] is True
+    assert loaded["SESSION_COOKIE_HTTPONLY"] is True
+    assert loaded["SECURE_CONTENT_TYPE_NOSNIFF"] is True
+    assert loaded["SECURE_REFERRER_POLICY"] == "same-origin"
+    assert "SECURE_PROXY_SSL_HEADER" not in loaded
+
+
+def test_production_hsts_and_redirect_are_configurable(load_settings):
+    loaded = load_settings(
+        **production(
+            RECEPTION_ENCRYPTION_KEY=STRONG_KEY,
+            SECURE_SSL_REDIRECT="False",
+            SECURE_HSTS_SECONDS="3600",
+            SECURE_HSTS_INCLUDE_SUBDOMAINS="False",
+            SECURE_HSTS_PRELOAD="False",
+        )
+    )
+    assert loaded["SECURE_SSL_REDIRECT"] is False
+    assert loaded["SECURE_HSTS_SECONDS"] == 3600
+    assert loaded["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is False
+    assert loaded["SECURE_HSTS_PRELOAD"] is False
+
+
+def test_it_trusts_the_proxy_header_it_is_told_to(load_settings):
+    loaded = load_settings(
+        **production(
+            RECEPTION_ENCRYPTION_KEY=STRONG_KEY,
+            SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
+        )
+    )
+    assert loaded["SECURE_PROXY_SSL_HEADER"] == ("HTTP_X_FORWARDED_PROTO", "https")
+
+
+@pytest.mark.django_db
+def test_behind_the_proxy_http_is_redirected_and_https_is_pinned(load_settings, settings):
+    loaded = load_settings(
+        **production(
+            RECEPTION_ENCRYPTION_KEY=STRONG_KEY,
+            SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https",
+        )
+    )
+    for name in [name for name in loaded if name.startswith("SECURE_")]:
+        setattr(settings, name, loaded[name])
+    client = Client()  # built after the settings: the security middleware reads them once
+    plain = client.get("/admin/login/", HTTP_X_FORWARDED_PROTO="http")
+    assert plain.status_code == 301
+    assert plain["Location"] == "https://testserver/admin/login/"
+    secure = client.get("/admin/login/", HTTP_X_FORWARDED_PROTO="https")
+    assert secure.status_code == 200
+    assert secure["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+
+
+@pytest.mark.parametrize("value", ["HTTP_X_FORWARDED_PROTO", "X-Forwarded-Proto,https", "a,b,c"])
+def test_it_refuses_a_malformed_proxy_header(load_settings, value):
+    with pytest.raises(ImproperlyConfigured, match="SECURE_PROXY_SSL_HEADER"):
+        load_settings(
+            **production(RECEPTION_ENCRYPTION_KEY=STRONG_KEY, SECURE_PROXY_SSL_HEADER=value)
+        )
+
+
+def documented_production_environment() -> dict[str, str]:
+    """The variables of README's «Producción» block; `<...>` placeholders get fresh keys."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Producción", 1)[1]
+    block = re.search(r"```sh\n(.*?)```", section, re.DOTALL).group(1)
+    env = {}
+    for line in block.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, value = line.split("=", 1)
+        env[name] = secrets.token_urlsafe(48) if value.startswith("<") else value
+    return env
+
+
+def test_the_documented_production_environment_passes_check_deploy(tmp_path):
+    env = documented_production_environment()
+    assert env["DEBUG"] == "False"
+    assert {"SECRET_KEY", "RECEPTION_ENCRYPTION_KEY", "ALLOWED_HOSTS"} <= env.keys()
+    env |= {"PATH": os.environ["PATH"], "VAR_DIR": str(tmp_path), "LOG_LEVEL": "WARNING"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    assert "System check identified no issues" in result.stdout
