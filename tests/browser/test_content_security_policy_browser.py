@@ -19,7 +19,7 @@ from tests.factories.documents import ReceivedDocumentFactory
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 #: Runs in every page and frame before its own scripts; the policy does not apply to it.
