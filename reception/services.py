@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -29,6 +30,7 @@ from reception.status import (
     mailbox_set_status,
     status_after_passing_check,
 )
+from reception.validators import validate_secret_value
 
 
 def secret_replace(
@@ -39,7 +41,15 @@ def secret_replace(
     notification_email: str,
     actor: Any = None,
 ) -> Secret:
-    """Make `value` the current secret; older secrets stay as history without their value."""
+    """Make `value` the current secret; older secrets stay as history without their value.
+
+    The value is checked first: the working secret is retired only in the transaction that
+    stores one that can be sent to Entra ID.
+    """
+    try:
+        validate_secret_value(value)
+    except ValidationError as error:
+        raise ValidationError({"secret": error}) from error
     with transaction.atomic():
         secret_retire_all(mailbox)
         return Secret.objects.create(
