@@ -3,7 +3,8 @@
 import re
 
 _WEIGHTS = (3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71)
-_NIT_WITH_DIGIT = re.compile(r"^\s*(?P<nit>[\d.]{3,18})(?:\s*-\s*(?P<dv>\d))?\s*$")
+#: ASCII digits only: other scripts' digits pass `isdigit()` but are no NIT.
+_NIT_WITH_DIGIT = re.compile(r"^\s*(?P<nit>[\d.]{3,18})(?:\s*-\s*(?P<dv>\d))?\s*$", re.ASCII)
 
 
 def nit_check_digit(nit: str) -> int:

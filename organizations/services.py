@@ -1,5 +1,7 @@
 """Writes on organizations and memberships: the admin and the CLI both call these."""
 
+import unicodedata
+
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -21,6 +23,16 @@ def organization_add(*, nit: str, name: str) -> tuple[Organization, bool]:
         raise ValidationError(
             {"nit": _("NIT inválido: use solo dígitos y, si quiere, -DV.")}
         ) from exc
+    if not 5 <= len(digits) <= 15:
+        raise ValidationError(
+            {
+                "nit": _(
+                    "El NIT tiene %(count)s dígitos; debe tener entre 5 y 15, sin el dígito de "
+                    "verificación."
+                )
+                % {"count": len(digits)}
+            }
+        )
     expected = nit_check_digit(digits)
     if given is not None and given != expected:
         raise ValidationError(
@@ -30,6 +42,8 @@ def organization_add(*, nit: str, name: str) -> tuple[Organization, bool]:
             }
         )
     name = " ".join((name or "").split())
+    if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
+        raise ValidationError({"name": _("La razón social tiene caracteres de control.")})
     with transaction.atomic():
         organization = Organization.objects.select_for_update().filter(nit=digits).first()
         created = organization is None

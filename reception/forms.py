@@ -25,6 +25,7 @@ from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
 from reception.models import Protocol, ReceptionMailbox, Secret, Security, ServerType
+from reception.validators import validate_secret_value
 
 INTRO_PARAGRAPHS = (
     _(
@@ -189,6 +190,11 @@ class SecretRulesMixin:
                 self.add_error(
                     "secret_confirm", _("«Confirmar Secreto» no coincide con «Secreto».")
                 )
+            return
+        try:
+            validate_secret_value(secret)
+        except ValidationError as error:
+            self.add_error("secret", error)
             return
         if _as_guid(secret) is not None:
             self.add_error(

@@ -12,9 +12,11 @@ from typing import Any
 
 from django.conf import settings
 from django.core import signing
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from organizations.models import Organization
@@ -28,6 +30,7 @@ from reception.status import (
     mailbox_set_status,
     status_after_passing_check,
 )
+from reception.validators import validate_secret_value
 
 
 def secret_replace(
@@ -38,7 +41,15 @@ def secret_replace(
     notification_email: str,
     actor: Any = None,
 ) -> Secret:
-    """Make `value` the current secret; older secrets stay as history without their value."""
+    """Make `value` the current secret; older secrets stay as history without their value.
+
+    The value is checked first: the working secret is retired only in the transaction that
+    stores one that can be sent to Entra ID.
+    """
+    try:
+        validate_secret_value(value)
+    except ValidationError as error:
+        raise ValidationError({"secret": error}) from error
     with transaction.atomic():
         secret_retire_all(mailbox)
         return Secret.objects.create(
@@ -74,6 +85,8 @@ def mailbox_switch_server_type(
         mailbox.backup_email = ""
         mailbox.backup_confirmed_at = None
         mailbox.backup_confirmed_by = None
+        mailbox.backup_confirmation_nonce = None  # links sent for the old type stop working
+        mailbox.backup_confirmation_sent_at = None
         mailbox.last_check = None
         mailbox.save()
         secret_retire_all(mailbox)
@@ -139,6 +152,8 @@ def mailbox_configure(
         if mailbox.backup_email != previous_backup:
             mailbox.backup_confirmed_at = None
             mailbox.backup_confirmed_by = None
+            mailbox.backup_confirmation_nonce = None  # a link to the old address confirms nothing
+            mailbox.backup_confirmation_sent_at = None
         mailbox.full_clean(exclude=["organization"])
         mailbox.save()
         if not modern:
@@ -323,29 +338,41 @@ def backup_awaits_confirmation(mailbox: ReceptionMailbox) -> bool:
 def backup_confirmation_send(mailbox: ReceptionMailbox) -> str:
     """Mail a one-time, expiring confirmation link to the backup address; return the link.
 
-    Each link replaces the earlier ones, so "Reenviar enlace" is this same call.
+    Each link replaces the earlier ones, so "Reenviar enlace" is this same call. The link is
+    signed with the address and server type read under the row lock, and goes to that address.
     """
     from reception.notifications import send_backup_confirmation
 
-    if not backup_awaits_confirmation(mailbox):
-        raise BackupNotAwaitingConfirmation(
-            _("Este buzón no tiene un correo de respaldo por confirmar.")
+    with transaction.atomic():
+        locked = (
+            ReceptionMailbox.objects.select_for_update()
+            .select_related("organization")
+            .get(pk=mailbox.pk)
         )
-
-    nonce = uuid.uuid4()
-    ReceptionMailbox.objects.filter(pk=mailbox.pk).update(
-        backup_confirmation_nonce=nonce, backup_confirmation_sent_at=timezone.now()
-    )
+        if not backup_awaits_confirmation(locked):
+            raise BackupNotAwaitingConfirmation(
+                _("Este buzón no tiene un correo de respaldo por confirmar.")
+            )
+        nonce = uuid.uuid4()
+        locked.backup_confirmation_nonce = nonce
+        locked.backup_confirmation_sent_at = timezone.now()
+        locked.save(update_fields=["backup_confirmation_nonce", "backup_confirmation_sent_at"])
+        token = signing.dumps(
+            {"m": locked.pk, "n": nonce.hex, "a": _backup_binding(locked)}, salt=BACKUP_SALT
+        )
+        link = settings.SITE_URL + reverse("backup-confirm", args=[token])
+        days = settings.RECEPTION_BACKUP_CONFIRMATION_DAYS
+        transaction.on_commit(lambda: send_backup_confirmation(locked, link, days))
     mailbox.backup_confirmation_nonce = nonce
-    token = signing.dumps({"m": mailbox.pk, "n": nonce.hex}, salt=BACKUP_SALT)
-    link = settings.SITE_URL + reverse("backup-confirm", args=[token])
-    days = settings.RECEPTION_BACKUP_CONFIRMATION_DAYS
-    transaction.on_commit(lambda: send_backup_confirmation(mailbox, link, days))
     return link
 
 
 def backup_confirm(token: str) -> ReceptionMailbox:
-    """Confirm the backup address from the e-mailed link; a passing mailbox becomes Activo."""
+    """Confirm the backup address from the e-mailed link; a passing mailbox becomes Activo.
+
+    The link confirms only what it was sent for: its nonce must be the latest, and the address
+    and server type must still be those it was signed with, whichever way they were changed.
+    """
     max_age = datetime.timedelta(days=settings.RECEPTION_BACKUP_CONFIRMATION_DAYS)
     try:
         payload = signing.loads(token, salt=BACKUP_SALT, max_age=max_age)
@@ -361,12 +388,25 @@ def backup_confirm(token: str) -> ReceptionMailbox:
             .filter(pk=payload.get("m"), backup_confirmation_nonce=uuid.UUID(hex=payload["n"]))
             .first()
         )
-        if mailbox is None:
+        if (
+            mailbox is None
+            or not backup_awaits_confirmation(mailbox)
+            or payload.get("a") != _backup_binding(mailbox)
+        ):
             raise BackupLinkInvalid(
-                _("Este enlace ya se usó o fue reemplazado por uno más reciente.")
+                _(
+                    "Este enlace ya no sirve: ya se usó, se envió uno más reciente, o cambió el "
+                    "correo de respaldo o el tipo de servidor del buzón."
+                )
             )
         _backup_confirmed(mailbox, actor=None, source="backup_link")
     return mailbox
+
+
+def _backup_binding(mailbox: ReceptionMailbox) -> str:
+    """What a link vouches for: this backup address of this mailbox, on this server type."""
+    bound = "\n".join([mailbox.server_type, mailbox.protocol, mailbox.backup_email])
+    return salted_hmac(BACKUP_SALT, bound, algorithm="sha256").hexdigest()[:32]
 
 
 def backup_confirm_manually(mailbox: ReceptionMailbox, *, actor: Any) -> None:

@@ -100,7 +100,7 @@ def test_it_refuses_what_is_not_a_json_object(configure, fake_check, raw):
 def test_it_refuses_nested_values(configure, fake_check):
     result = configure(modern(port={"imap": 993}))
     assert result.status == 2
-    assert "port: debe ser un texto o un número." in result.stderr
+    assert "port: debe ser un texto o un número entero." in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from datetime import UTC, timedelta
 
 import pytest
 from django.contrib.admin.models import CHANGE, LogEntry
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from reception.forms import SecretRotationForm
@@ -15,6 +16,7 @@ from reception.services import (
     SecretNotApplicable,
     backup_confirm_manually,
     backup_confirmation_send,
+    mailbox_check,
     secret_rotate,
 )
 from tests.factories.mailboxes import make_mailbox
@@ -73,6 +75,7 @@ INVALID = [
         "notification_email",
         "espacios",
     ),
+    ("control character", typed("Zr3~Hn8\x1b[2J.Pq1"), "secret", "caracteres de control"),
 ]
 
 
@@ -230,3 +233,26 @@ def test_it_refuses_backup_operations_with_nothing_to_confirm(org_a, sofia):
     imap.refresh_from_db()
     assert imap.backup_confirmed_at is None
     assert imap.backup_confirmation_nonce is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["Zr3~Hn8.Pq1_\udcff\udcfeLk6-Tw2", "Zr3~Hn8\x1b[2J.Pq1_Lk6", "Zr3~Hn8.Pq1 Lk6", "Zr3~" * 200],
+    ids=["undecodable", "control", "space", "overlong"],
+)
+def test_it_keeps_the_working_secret_when_the_new_one_cannot_be_sent(configure_live_mailbox, value):
+    live = configure_live_mailbox("imap")
+    working = live.current_secret
+
+    with pytest.raises(ValidationError) as refused:
+        secret_rotate(live, value=value, expires_on=None, notification_email="", source="test")
+
+    assert "secret" in refused.value.message_dict
+    assert value not in str(refused.value)
+    assert list(Secret.objects.filter(mailbox=live)) == [working]
+    assert live.current_secret.value == working.value
+    live.refresh_from_db()
+    assert live.status == MailboxStatus.ACTIVE
+    assert mailbox_check(live, source="test").ok
+    live.refresh_from_db()
+    assert live.status == MailboxStatus.ACTIVE, live.status_reason

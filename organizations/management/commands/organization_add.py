@@ -3,12 +3,13 @@
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 
+from config.cli import InputCommand, InputRefused
 from organizations.services import organization_add
 
 
-class Command(BaseCommand):
+class Command(InputCommand):
     help = (
         "Crea la organización con su NIT (con o sin dígito de verificación) y razón social; "
         "si el NIT ya existe, actualiza la razón social. Sale con 2 si los datos no son válidos."
@@ -22,10 +23,13 @@ class Command(BaseCommand):
         try:
             organization, created = organization_add(nit=nit, name=name)
         except ValidationError as error:
-            for field, messages in error.message_dict.items():
-                for message in messages:
-                    self.stderr.write(f"{field}: {message}")
-            raise CommandError("Datos no válidos; no se guardó nada.", returncode=2) from error
+            raise InputRefused(
+                *(
+                    f"{field}: {message}"
+                    for field, messages in error.message_dict.items()
+                    for message in messages
+                )
+            ) from error
         verb = "creada" if created else "actualizada"
         self.stdout.write(
             f"Organización {verb}: {organization.name} (NIT {organization.nit_display})"

@@ -2,8 +2,10 @@
 
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
 
+from config.cli import InputRefused
 from organizations.models import Organization
 from organizations.selectors import organization_by_nit
 from reception.models import ReceptionMailbox
@@ -22,8 +24,9 @@ def organization_from(options: dict[str, Any]) -> Organization:
     try:
         return organization_by_nit(options["organization"])
     except (ValueError, Organization.DoesNotExist) as error:
-        raise CommandError(
-            f"No existe la organización con NIT {options['organization']}.", returncode=2
+        raise InputRefused(
+            _("--organization: No existe la organización con NIT %(nit)s.")
+            % {"nit": options["organization"]}
         ) from error
 
 
@@ -32,7 +35,7 @@ def mailbox_from(options: dict[str, Any]) -> ReceptionMailbox:
     try:
         return organization.mailbox
     except ReceptionMailbox.DoesNotExist as error:
-        raise CommandError(
-            f"La organización {organization} no tiene buzón de recepción configurado.",
-            returncode=2,
+        raise InputRefused(
+            _("--organization: %(organization)s no tiene buzón de recepción configurado.")
+            % {"organization": organization}
         ) from error

@@ -2,15 +2,16 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
 
+from config.cli import InputCommand
 from reception.management.commands._organization import add_organization_argument, mailbox_from
 from reception.services import mailbox_check
 
 SYMBOLS = {"ok": "OK", "failed": "FALLÓ", "not_run": "no se ejecutó"}
 
 
-class Command(BaseCommand):
+class Command(InputCommand):
     help = "Prueba la conexión del buzón paso a paso. Sale con 0 si todo pasa, 1 si no."
 
     def add_arguments(self, parser: CommandParser) -> None:

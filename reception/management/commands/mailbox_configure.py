@@ -3,17 +3,25 @@
     python manage.py mailbox_configure --organization 900123456 < config.json
 
 Same form, same validations and same service as the admin: invalid input prints every error
-with its field and exits with 2, saving nothing. Omitting `secret` (or `password`) keeps the
+with its field, one line each, and exits with 2, saving nothing (`config.cli` checks the bytes,
+size and shape of the JSON before the form sees it). Omitting `secret` (or `password`) keeps the
 stored one, so the command can be run again with the same file.
 """
 
-import json
-import sys
-from typing import Any, NoReturn
+import re
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 from django.http import QueryDict
 
+from config.cli import (
+    MAX_ARGUMENT_CHARS,
+    InputCommand,
+    InputRefused,
+    length_problems,
+    read_json_object,
+    text_problems,
+)
 from reception.exceptions import ServerTypeChangeNotConfirmed
 from reception.forms import SWITCH_WARNING, MailboxConfigurationForm
 from reception.management.commands._organization import add_organization_argument, organization_from
@@ -44,7 +52,11 @@ CONFIRM_KEYS = {
 }
 
 
-class Command(BaseCommand):
+#: How a key of ours looks; anything else is reported without being echoed.
+_KEY = re.compile(r"[a-z_]{1,40}")
+
+
+class Command(InputCommand):
     help = (
         "Configura el Correo Recepción de Documentos Electrónicos con un JSON leído de la "
         f"entrada estándar. Claves: {', '.join([*KEYS, *CONFIRM_KEYS])}. "
@@ -62,19 +74,21 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         organization = organization_from(options)
-        data = self.form_data(options.get("stdin") or sys.stdin)
+        data = self.form_data(read_json_object(options.get("stdin")))
         mailbox = ReceptionMailbox.objects.filter(organization=organization).first()
         form = MailboxConfigurationForm(data, instance=mailbox)
         if not form.is_valid():
-            self.fail(
-                [
+            raise InputRefused(
+                *(
                     f"{'general' if field == '__all__' else field}: {message}"
                     for field, messages in form.errors.items()
                     for message in messages
-                ]
+                )
             )
         if form.switches_server_type and not options["confirm_switch"]:
-            self.fail([f"server_type: {SWITCH_WARNING} Repite el comando con --confirm-switch."])
+            raise InputRefused(
+                f"server_type: {SWITCH_WARNING} Repite el comando con --confirm-switch."
+            )
         try:
             saved = mailbox_configure(
                 organization=organization,
@@ -83,25 +97,38 @@ class Command(BaseCommand):
                 confirm_switch=options["confirm_switch"],
             )
         except ServerTypeChangeNotConfirmed as error:  # the type changed since it was read
-            raise CommandError(f"server_type: {error}", returncode=2) from error
+            raise InputRefused(f"server_type: {error}") from error
         saved.refresh_from_db()
         self.stdout.write(f"Correo de recepción guardado: {saved.username} ({organization})")
         self.stdout.write(f"Estado: {saved.get_status_display()} — {saved.status_reason}")
 
-    def form_data(self, stream: Any) -> QueryDict:
-        """The JSON as the form would receive it from the page (null and absent are empty)."""
-        try:
-            document = json.load(stream)
-        except json.JSONDecodeError as error:
-            self.fail([f"JSON inválido: {error}"])
-        if not isinstance(document, dict):
-            self.fail(["El JSON debe ser un objeto con las claves de la configuración."])
+    def form_data(self, document: dict[str, Any]) -> QueryDict:
+        """The JSON as the form would receive it from the page (null and absent are empty).
+
+        Values are text or whole numbers (a port); text longer than its field, with control
+        characters or lone surrogates (a `\\udcff` escape) is refused here, one line a key.
+        """
         unknown = sorted(set(document) - set(KEYS) - set(CONFIRM_KEYS))
         if unknown:
-            self.fail([f"{key}: clave desconocida." for key in unknown])
-        nested = sorted(key for key, value in document.items() if isinstance(value, dict | list))
-        if nested:
-            self.fail([f"{key}: debe ser un texto o un número." for key in nested])
+            lines = (
+                f"{key if _KEY.fullmatch(key) else 'stdin'}: clave desconocida." for key in unknown
+            )
+            raise InputRefused(*dict.fromkeys(lines))
+        problems = [
+            f"{key}: debe ser un texto o un número entero."
+            for key, value in document.items()
+            if not (value is None or isinstance(value, str) or type(value) is int)
+        ]
+        problems += [
+            problem
+            for key, value in document.items()
+            if isinstance(value, str)
+            for problem in (
+                length_problems(key, value.strip(), _max_length(key)) or text_problems(key, value)
+            )
+        ]
+        if problems:
+            raise InputRefused(*problems)
         data = QueryDict(mutable=True)
         for key, value in document.items():
             data[key] = "" if value is None else str(value)
@@ -110,8 +137,8 @@ class Command(BaseCommand):
                 data[confirm] = data[key]
         return data
 
-    def fail(self, lines: list[str]) -> NoReturn:
-        """Print each error on its own line (field first) and exit with status 2."""
-        for line in lines:
-            self.stderr.write(line)
-        raise CommandError("Datos no válidos; no se guardó nada.", returncode=2)
+
+def _max_length(key: str) -> int:
+    """The form field's limit; fields without one (choices, dates) get an option's."""
+    field = MailboxConfigurationForm.base_fields[key]
+    return getattr(field, "max_length", None) or MAX_ARGUMENT_CHARS

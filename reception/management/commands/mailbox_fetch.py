@@ -2,14 +2,16 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import CommandParser
+from django.utils.translation import gettext as _
 
+from config.cli import InputCommand, InputRefused
 from reception.exceptions import MailboxBusy
 from reception.fetching import FetchSummary, MailboxUnreachable, mailbox_fetch
 from reception.management.commands._organization import add_organization_argument, mailbox_from
 
 
-class Command(BaseCommand):
+class Command(InputCommand):
     help = (
         "Lee el buzón una vez: registra cada correo, crea los documentos y ordena el buzón. "
         "Sale con 0 salvo que no se haya podido conectar al buzón."
@@ -26,6 +28,16 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        counts = ("max_messages", "processes")
+        below_one = [name for name in counts if options[name] is not None and options[name] < 1]
+        if below_one:
+            raise InputRefused(
+                *(
+                    _("--%(name)s: debe ser un número entero positivo.")
+                    % {"name": name.replace("_", "-")}
+                    for name in below_one
+                )
+            )
         mailbox = mailbox_from(options)
         try:
             summary = mailbox_fetch(

@@ -6,21 +6,23 @@
 The secret never goes on the command line (shell history, the process list): the first line
 of the input is the secret, the second its confirmation (one line counts as both). Same form
 and same service as the admin's «Actualizar secreto»: invalid input prints every error with its
-field and exits with 2, changing nothing; a failing connection check exits with 1.
+field and exits with 2, changing nothing; a failing connection check exits with 1. Standard
+input and the options are checked as text first (`config.cli`), so bytes that are not UTF-8
+never become a stored secret.
 """
 
-import sys
-from typing import Any, NoReturn
+from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandParser
 from django.http import QueryDict
 
+from config.cli import InputCommand, InputRefused, read_stdin
 from reception.forms import SecretRotationForm
 from reception.management.commands._organization import add_organization_argument, mailbox_from
 from reception.services import secret_rotate
 
 
-class Command(BaseCommand):
+class Command(InputCommand):
     help = (
         "Actualiza el secreto de la aplicación de Entra ID del buzón. Lee de la entrada estándar "
         "el secreto y, en una segunda línea, su confirmación. Sale con 2 si los datos no son "
@@ -45,8 +47,8 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         mailbox = mailbox_from(options)
         if not mailbox.uses_modern_auth:
-            self.fail([f"organization: el buzón {mailbox} no usa secreto de aplicación."])
-        secret, confirmation = self.read_secret(sys.stdin)
+            raise InputRefused(f"--organization: el buzón {mailbox} no usa secreto de aplicación.")
+        secret, confirmation = self.read_secret(read_stdin())
         data = QueryDict(mutable=True)
         data.update(
             {
@@ -58,12 +60,12 @@ class Command(BaseCommand):
         )
         form = SecretRotationForm(data)
         if not form.is_valid():
-            self.fail(
-                [
+            raise InputRefused(
+                *(
                     f"{'general' if field == '__all__' else field}: {message}"
                     for field, messages in form.errors.items()
                     for message in messages
-                ]
+                )
             )
         diagnosis = secret_rotate(
             mailbox,
@@ -78,20 +80,14 @@ class Command(BaseCommand):
         if not diagnosis.ok:
             raise SystemExit(1)
 
-    def read_secret(self, stream: Any) -> tuple[str, str]:
+    def read_secret(self, text: str) -> tuple[str, str]:
         """Two lines (secret, confirmation) or one (both); only the line breaks are removed,
         so stray spaces reach the form and are reported like in the admin."""
-        lines = stream.read().splitlines()
+        lines = text.splitlines()
         while lines and not lines[-1].strip():
             lines.pop()
         if len(lines) > 2:
-            self.fail(["stdin: escribe solo el secreto y, en otra línea, su confirmación."])
+            raise InputRefused("stdin: escribe solo el secreto y, en otra línea, su confirmación.")
         if len(lines) == 1:
             return lines[0], lines[0]
         return (lines[0], lines[1]) if lines else ("", "")
-
-    def fail(self, lines: list[str]) -> NoReturn:
-        """Print each error on its own line (field first) and exit with status 2."""
-        for line in lines:
-            self.stderr.write(line)
-        raise CommandError("Datos no válidos; no se cambió nada.", returncode=2)

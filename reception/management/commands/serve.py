@@ -6,10 +6,11 @@ import sys
 from typing import Any
 
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+
+from config.cli import InputCommand
 
 
-class Command(BaseCommand):
+class Command(InputCommand):
     help = "Sirve la aplicación (runserver) y arranca el trabajador de django-q2 (qcluster)."
 
     def add_arguments(self, parser: Any) -> None:
