@@ -1,8 +1,9 @@
 """The accountants' workspace: the received documents, their files, their review and exports.
 
-Who sees what is decided by organizations.scoping: Back office and Contador members see their
-organizations' documents, superusers see every one, Soporte none. Another organization's
-document is a 404, never a 403, so its existence does not leak. Documents are read-only here
+Who sees and does what is decided by organizations.scoping, by the role in the document's
+organization: Back office and Contador read and export, Contador reviews, superusers do
+everything, Soporte nothing (a 403: it holds a role in every organization). Another
+organization's document is a 404, so its existence does not leak. Documents are read-only here
 (they are what the supplier sent); the review steps go through invoices.services.
 """
 
@@ -43,43 +44,24 @@ from invoices.exceptions import ReviewRefused
 from invoices.exports import csv_lines, xlsx_file
 from invoices.forms import AcceptForm, ClaimForm, ReviewNoteForm
 from invoices.models import DocumentType, ReceivedDocument, ReviewStatus
-from organizations.roles import Role
-from organizations.scoping import organization_ids, scope_queryset
+from organizations.admin import OrganizationScopedAdminMixin
+from organizations.roles import Action
+from organizations.scoping import allows_anywhere, scope_queryset
 from reception.models import ReceptionMailbox
 from reception.storage import private_storage
-
-#: Roles that see an organization's documents; only Contador records review events.
-VIEW_ROLES = (Role.BACK_OFFICE, Role.CONTADOR)
-REVIEW_ROLES = (Role.CONTADOR,)
-
-REVIEW_PERMISSION = "invoices.review_receiveddocument"
-EXPORT_PERMISSION = "invoices.export_receiveddocument"
 
 _CUFE_TERM = re.compile(r"[0-9a-fA-F]{40,200}")
 _NIT_TERM = re.compile(r"(\d{5,15}|\d{1,3}(?:\.\d{3})+)(?:-\d)?")
 
 
 def visible_documents(user: Any) -> QuerySet[ReceivedDocument]:
-    """The documents `user` may see: their organizations' as Back office or Contador.
+    """The documents `user` may read, by the role in each organization.
 
-    The organization ids are read first (one small query) so the list's query carries them as
-    constants: PostgreSQL then walks the (organization, -issue_date, -id) index in order and
-    stops after one page, where a sub-select made it sort every document of the organization.
+    The scope carries the organization ids as constants: PostgreSQL then walks the
+    (organization, -issue_date, -id) index in order and stops after one page, where a
+    sub-select made it sort every document of the organization.
     """
-    ids = organization_ids(user, VIEW_ROLES)
-    if ids is None:
-        return ReceivedDocument.objects.all()
-    return ReceivedDocument.objects.filter(
-        organization_id__in=list(ids.values_list("organization_id", flat=True))
-    )
-
-
-def can_review(user: Any, document: ReceivedDocument) -> bool:
-    """Contador of the document's organization (or superuser) holding the review permission."""
-    if not user.has_perm(REVIEW_PERMISSION):
-        return False
-    ids = organization_ids(user, REVIEW_ROLES)
-    return ids is None or ids.filter(organization_id=document.organization_id).exists()
+    return scope_queryset(ReceivedDocument.objects.all(), user, action=Action.DOCUMENT_VIEW)
 
 
 def search_documents(queryset: QuerySet, term: str) -> QuerySet:
@@ -166,7 +148,9 @@ class MailboxFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
         mailboxes = (
-            scope_queryset(ReceptionMailbox.objects.all(), request.user, roles=VIEW_ROLES)
+            scope_queryset(
+                ReceptionMailbox.objects.all(), request.user, action=Action.DOCUMENT_VIEW
+            )
             .select_related("organization")
             .only("username", "organization__name")
             .order_by("username")
@@ -198,7 +182,14 @@ class DeferredJoinPaginator(Paginator):
 
 
 @admin.register(ReceivedDocument)
-class ReceivedDocumentAdmin(admin.ModelAdmin):
+class ReceivedDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
+    view_action = Action.DOCUMENT_VIEW
+    object_select_related = (
+        "organization",
+        "mailbox__organization",
+        "source_message",
+        "referenced_document",
+    )
     paginator = DeferredJoinPaginator
     list_display = (
         "issue_date",
@@ -295,16 +286,7 @@ class ReceivedDocumentAdmin(admin.ModelAdmin):
         "warnings_display",
     )
 
-    # --- Permissions: documents come from the mailbox and are never edited by hand ------------
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+    # --- Documents come from the mailbox and are never added, edited or deleted by hand -------
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ReceivedDocument]:
         twins = ReceivedDocument.objects.filter(
@@ -312,21 +294,7 @@ class ReceivedDocumentAdmin(admin.ModelAdmin):
             number=OuterRef("number"),
             supplier_nit=OuterRef("supplier_nit"),
         ).exclude(pk=OuterRef("pk"))
-        return visible_documents(request.user).annotate(has_twin=Exists(twins))
-
-    def get_object(
-        self, request: HttpRequest, object_id: str, from_field: str | None = None
-    ) -> ReceivedDocument:
-        """Outsiders get 404 rather than the admin's redirect, and the page's relations at once."""
-        if not str(object_id).isdigit():
-            raise Http404
-        queryset = self.get_queryset(request).select_related(
-            "organization", "mailbox__organization", "source_message", "referenced_document"
-        )
-        document = queryset.filter(pk=int(object_id)).first()
-        if document is None:
-            raise Http404
-        return document
+        return super().get_queryset(request).annotate(has_twin=Exists(twins))
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet, search_term: str
@@ -435,7 +403,7 @@ class ReceivedDocumentAdmin(admin.ModelAdmin):
         for key in ("p", "e"):
             query.pop(key, None)
         context = {
-            "can_export": request.user.has_perm(EXPORT_PERMISSION),
+            "can_export": allows_anywhere(request.user, Action.DOCUMENT_EXPORT),
             "export_query": query.urlencode(),
             **(extra_context or {}),
         }
@@ -458,7 +426,7 @@ class ReceivedDocumentAdmin(admin.ModelAdmin):
         taxes = list(document.taxes.all())
         notes = list(document.notes.order_by("issue_date", "id"))
         deadline = services.document_tacit_deadline(document)
-        reviewer = can_review(request.user, document)
+        reviewer = self.allows(request, Action.DOCUMENT_REVIEW, document)
         status = document.review_status
         invoice = document.document_type == DocumentType.INVOICE
         return {
@@ -491,26 +459,24 @@ class ReceivedDocumentAdmin(admin.ModelAdmin):
 
     # --- Files: only through these views, never a media URL ------------------------------------
 
-    def _document_or_404(self, request: HttpRequest, object_id: str) -> ReceivedDocument:
-        if not self.has_view_permission(request):
-            # Soporte and members without a document role find nothing to see here.
-            raise PermissionDenied
+    def _document(self, request: HttpRequest, object_id: str) -> ReceivedDocument:
+        """Another organization's document is a 404, a role that may not read it a 403."""
         return self.get_object(request, object_id)
 
     def pdf_view(self, request: HttpRequest, object_id: str) -> FileResponse:
-        document = self._document_or_404(request, object_id)
+        document = self._document(request, object_id)
         return _file_response(document.pdf_file, document, "pdf", "application/pdf", inline=True)
 
     def pdf_download_view(self, request: HttpRequest, object_id: str) -> FileResponse:
-        document = self._document_or_404(request, object_id)
+        document = self._document(request, object_id)
         return _file_response(document.pdf_file, document, "pdf", "application/pdf", inline=False)
 
     def xml_download_view(self, request: HttpRequest, object_id: str) -> FileResponse:
-        document = self._document_or_404(request, object_id)
+        document = self._document(request, object_id)
         return _file_response(document.xml_file, document, "xml", "application/xml", inline=False)
 
     def eml_download_view(self, request: HttpRequest, object_id: str) -> FileResponse:
-        document = self._document_or_404(request, object_id)
+        document = self._document(request, object_id)
         message = document.source_message
         if message is None:
             raise Http404
@@ -523,8 +489,8 @@ class ReceivedDocumentAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         if action not in REVIEW_ACTIONS:
             raise Http404
-        document = self._document_or_404(request, object_id)
-        if not can_review(request.user, document):
+        document = self._document(request, object_id)
+        if not self.allows(request, Action.DOCUMENT_REVIEW, document):
             raise PermissionDenied
         form_class, needs_confirmation = REVIEW_ACTIONS[action]
         form = form_class(request.POST)
@@ -570,10 +536,12 @@ class ReceivedDocumentAdmin(admin.ModelAdmin):
     # --- Export --------------------------------------------------------------------------------
 
     def _exported_queryset(self, request: HttpRequest) -> QuerySet[ReceivedDocument]:
-        """The changelist's own queryset: its filters, search and ordering, without paging."""
-        if not request.user.has_perm(EXPORT_PERMISSION) or not self.has_view_permission(request):
+        """The changelist's own queryset (its filters, search and ordering, without paging),
+        limited to the organizations where the user's role allows exporting."""
+        if not allows_anywhere(request.user, Action.DOCUMENT_EXPORT):
             raise PermissionDenied
-        return self.get_changelist_instance(request).queryset
+        queryset = self.get_changelist_instance(request).queryset
+        return scope_queryset(queryset, request.user, action=Action.DOCUMENT_EXPORT)
 
     def export_csv_view(self, request: HttpRequest) -> HttpResponse:
         try:

@@ -1,47 +1,182 @@
-"""Organizations in the admin, and the mixin every organization-owned admin uses for scoping."""
+"""Organizations in the admin, and what every admin page asks before it shows or does anything.
+
+`OrganizationScopedAdminMixin` puts every organization-owned admin behind
+organizations.scoping; every other admin on the site (users, groups, background tasks) is for
+superusers only (`restrict_other_admins`, run once the admin modules are loaded).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.contrib import admin
+from django.contrib.admin import AdminSite
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Model, QuerySet
 from django.forms import BaseInlineFormSet, ModelForm
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Membership, Organization
-from organizations.scoping import scope_queryset
+from organizations.roles import Action
+from organizations.scoping import allows, allows_anywhere, scope_queryset
 from organizations.services import membership_set, organization_add
 
 
 class OrganizationScopedAdminMixin:
-    """Limits an admin to the organizations of the user; someone else's object is a 404.
+    """Every page of an organization-owned admin, decided by the role in that organization.
 
-    Django's admin answers a missing object with a redirect and a "doesn't exist" message; an
-    outsider must not even learn that, so `get_object` raises Http404 instead.
+    The list holds the rows the user's roles let him read (`view_action`). An object outside
+    them is a 404 when the user may not see its organization at all, and a 403 when his role
+    there does not allow reading it (Django's admin would redirect with a "doesn't exist"
+    message instead). Adding, changing and deleting need their own actions; without one the
+    admin is read-only, superusers included.
     """
 
     #: Path from the model to its organization ("pk" for Organization itself).
     organization_field = "organization"
+    view_action: Action
+    add_action: Action | None = None
+    change_action: Action | None = None
+    delete_action: Action | None = None
+    #: Relations the object's page reads, fetched with the object.
+    object_select_related: tuple[str, ...] = ()
+
+    def organization_id_of(self, obj: Model) -> int:
+        if self.organization_field == "pk":
+            return obj.pk
+        *path, last = self.organization_field.split("__")
+        for step in path:
+            obj = getattr(obj, step)
+        return getattr(obj, f"{last}_id")
+
+    def allows(self, request: HttpRequest, action: Action | None, obj: Model | None = None) -> bool:
+        """`action` on `obj` by the user's role in its organization; without `obj`, in any."""
+        if action is None:
+            return False
+        if obj is None:
+            return allows_anywhere(request.user, action)
+        return allows(request.user, action, self.organization_id_of(obj))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self.allows(request, self.view_action)
+
+    def has_view_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.allows(request, self.view_action, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return self.allows(request, self.add_action)
+
+    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.allows(request, self.change_action, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
+        return self.allows(request, self.delete_action, obj)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         queryset = super().get_queryset(request)
-        return scope_queryset(queryset, request.user, field=self.organization_field)
+        return scope_queryset(
+            queryset, request.user, action=self.view_action, field=self.organization_field
+        )
 
     def get_object(
         self, request: HttpRequest, object_id: str, from_field: str | None = None
     ) -> Model:
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            raise Http404(_("No existe o no pertenece a tus organizaciones."))
-        return obj
+        opts = self.model._meta
+        field = opts.pk if from_field is None else opts.get_field(from_field)
+        try:
+            lookup = {field.name: field.to_python(object_id)}
+        except (ValidationError, ValueError):
+            raise Http404(_("No existe o no pertenece a tus organizaciones.")) from None
+        queryset = self.get_queryset(request).select_related(*self.object_select_related)
+        try:
+            return queryset.get(**lookup)
+        except self.model.DoesNotExist:
+            pass
+        elsewhere = scope_queryset(
+            self.model._default_manager.filter(**lookup),
+            request.user,
+            action=Action.ORGANIZATION_VIEW,
+            field=self.organization_field,
+        )
+        if elsewhere.exists():
+            raise PermissionDenied
+        raise Http404(_("No existe o no pertenece a tus organizaciones."))
+
+
+class SuperuserOnlyAdminMixin:
+    """Another app's admin: superusers only, whatever Django permissions an account holds.
+
+    Django's permissions are not how this project decides (see organizations.scoping), so a
+    permission given by hand must not open the users, the groups or the background tasks.
+    """
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return _superuser(request) and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _superuser(request) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return _superuser(request) and super().has_add_permission(request)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _superuser(request) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return _superuser(request) and super().has_delete_permission(request, obj)
+
+
+def _superuser(request: HttpRequest) -> bool:
+    return bool(request.user.is_active and request.user.is_superuser)
+
+
+def restrict_other_admins(site: AdminSite) -> None:
+    """Put every admin not scoped by organization behind SuperuserOnlyAdminMixin.
+
+    Run when the apps are ready, after the admin modules registered their models, so that an
+    admin added later by a package (not only django-q2's and auth's) is covered as well.
+    """
+    for model in apps.get_models():
+        if not site.is_registered(model):
+            continue
+        model_admin = site.get_model_admin(model)
+        if isinstance(model_admin, OrganizationScopedAdminMixin | SuperuserOnlyAdminMixin):
+            continue
+        admin_class = type(model_admin)
+        restricted = type(
+            admin_class.__name__,
+            (SuperuserOnlyAdminMixin, admin_class),
+            {"__module__": admin_class.__module__},
+        )
+        site.unregister(model)
+        site.register(model, restricted)
 
 
 class MembershipInline(admin.TabularInline):
+    """Who holds which role: only superusers give or take memberships."""
+
     model = Membership
     extra = 0
     fields = ["user", "role"]
+
+    def _manages(self, request: HttpRequest, obj: Organization | None) -> bool:
+        if obj is None:
+            return allows_anywhere(request.user, Action.ORGANIZATION_MANAGE)
+        return allows(request.user, Action.ORGANIZATION_MANAGE, obj.pk)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._manages(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._manages(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._manages(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._manages(request, obj)
 
 
 class OrganizationAdminForm(ModelForm):
@@ -56,6 +191,8 @@ class OrganizationAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     through `organization_add`, like the command line, so both write the same way."""
 
     organization_field = "pk"
+    view_action = Action.ORGANIZATION_VIEW
+    add_action = change_action = delete_action = Action.ORGANIZATION_MANAGE
     form = OrganizationAdminForm
     inlines = [MembershipInline]
     list_display = ["name", "nit_display", "created_at"]

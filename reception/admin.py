@@ -46,8 +46,8 @@ from django.utils.translation import gettext_lazy as _
 from invoices.ingestion import message_reprocess
 from organizations.admin import OrganizationScopedAdminMixin
 from organizations.models import Organization
-from organizations.roles import Role
-from organizations.scoping import can_configure, scope_queryset, sees_all_organizations
+from organizations.roles import Action
+from organizations.scoping import allows, allows_anywhere, scope_queryset
 from reception import services
 from reception.forms import (
     CONNECTION_FIELDS,
@@ -77,11 +77,6 @@ SWITCH_PAYLOAD = "_switch_payload"
 #: How long the "Sí" of the intermediate page stays valid.
 SWITCH_CONFIRMATION_SECONDS = 30 * 60
 
-CHECK_PERMISSION = "reception.check_receptionmailbox"
-REACTIVATE_PERMISSION = "reception.reactivate_receptionmailbox"
-ROTATE_PERMISSION = "reception.rotate_secret_receptionmailbox"
-CONFIRM_BACKUP_PERMISSION = "reception.confirm_backup_receptionmailbox"
-VIEW_RUNS_PERMISSION = "reception.view_fetchrun"
 #: POST key of the backup confirmation page's "Sí".
 CONFIRMED = "confirmado"
 #: Fetch runs shown on the mailbox page; the full list is the FetchRun admin.
@@ -100,15 +95,20 @@ WIPED_ON_SWITCH = (
 
 
 class ReadOnlyInline(admin.TabularInline):
-    """History rows: shown on the mailbox page, written only by the services."""
+    """History rows: shown on the mailbox page to whom `view_action` allows, written only by
+    the services."""
 
     extra = 0
     can_delete = False
+    view_action: Action
     #: The user columns, joined in the same query instead of one query per row.
     related = ()
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related(*self.related)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is not None and allows(request.user, self.view_action, obj.organization_id)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -124,6 +124,7 @@ class SecretInline(ReadOnlyInline):
     """The secrets over time: when, by whom, until when, which is current. Never a value."""
 
     model = Secret
+    view_action = Action.SECRET_VIEW
     fields = ["created_at", "created_by", "expires_on", "notification_email", "is_current"]
     readonly_fields = fields
     related = ("created_by",)
@@ -132,6 +133,7 @@ class SecretInline(ReadOnlyInline):
 
 class StatusChangeInline(ReadOnlyInline):
     model = StatusChange
+    view_action = Action.MAILBOX_VIEW
     fields = ["created_at", "from_status", "to_status", "reason", "actor", "source"]
     readonly_fields = fields
     related = ("actor",)
@@ -139,6 +141,9 @@ class StatusChangeInline(ReadOnlyInline):
 
 @admin.register(ReceptionMailbox)
 class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
+    view_action = Action.MAILBOX_VIEW
+    add_action = change_action = Action.MAILBOX_CONFIGURE
+    delete_action = Action.MAILBOX_DELETE
     form = MailboxConfigurationForm
     inlines = [SecretInline, StatusChangeInline]
     list_display = [
@@ -160,24 +165,12 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     # --- Who may do what -------------------------------------------------------------------
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return (
-            super().has_add_permission(request)
-            and self._configurable_organizations(request).exists()
-        )
-
-    def has_change_permission(
-        self, request: HttpRequest, obj: ReceptionMailbox | None = None
-    ) -> bool:
-        """The Back office group's permission counts only for its own organizations."""
-        allowed = super().has_change_permission(request, obj)
-        if obj is None or not allowed:
-            return allowed
-        return can_configure(request.user, obj.organization_id)
+        return self._configurable_organizations(request).exists()
 
     def _configurable_organizations(self, request: HttpRequest) -> QuerySet[Organization]:
-        """Organizations without a mailbox yet, where the user is Back office."""
+        """Organizations without a mailbox yet, where the user may configure one."""
         queryset = Organization.objects.filter(mailbox__isnull=True)
-        return scope_queryset(queryset, request.user, field="pk", roles=[Role.BACK_OFFICE])
+        return scope_queryset(queryset, request.user, action=Action.MAILBOX_CONFIGURE, field="pk")
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "organization":
@@ -188,9 +181,9 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
 
     def get_fieldsets(self, request: HttpRequest, obj: ReceptionMailbox | None = None) -> list:
         if obj is not None and not self.has_change_permission(request, obj):
-            return self._read_only_fieldsets(request)
+            return self._read_only_fieldsets(request, obj)
         head = ["organization"] if obj is None else ["organization", "status_summary"]
-        if obj is not None and request.user.has_perm("reception.view_secret"):
+        if obj is not None and self.allows(request, Action.SECRET_VIEW, obj):
             head.append("secret_summary")
         return [
             (None, {"fields": head}),
@@ -228,9 +221,9 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
             ),
         ]
 
-    def _read_only_fieldsets(self, request: HttpRequest) -> list:
+    def _read_only_fieldsets(self, request: HttpRequest, obj: ReceptionMailbox) -> list:
         head = ["organization", "status_summary"]
-        if request.user.has_perm("reception.view_secret"):
+        if self.allows(request, Action.SECRET_VIEW, obj):
             head.append("secret_summary")
         return [
             (None, {"fields": head}),
@@ -437,45 +430,49 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
 
     def _operations_context(self, request: HttpRequest, mailbox: ReceptionMailbox) -> dict:
         """What the diagnosis panel and the operation buttons of the change page need."""
-        user = request.user
+
+        def may(action: Action) -> bool:
+            return self.allows(request, action, mailbox)
+
         awaits_backup = services.backup_awaits_confirmation(mailbox)
-        shows_runs = user.has_perm(VIEW_RUNS_PERMISSION)
+        shows_runs = may(Action.FETCH_RUN_VIEW)
         return {
-            "can_check": holds(user, CHECK_PERMISSION, mailbox),
+            "can_check": may(Action.MAILBOX_CHECK),
             "can_reactivate": mailbox.status == MailboxStatus.INACTIVE
-            and holds(user, REACTIVATE_PERMISSION, mailbox),
-            "can_rotate_secret": mailbox.uses_modern_auth
-            and holds(user, ROTATE_PERMISSION, mailbox),
-            "can_confirm_backup": awaits_backup and holds(user, CONFIRM_BACKUP_PERMISSION, mailbox),
-            "can_resend_backup": awaits_backup and self.has_change_permission(request, mailbox),
+            and may(Action.MAILBOX_REACTIVATE),
+            "can_rotate_secret": mailbox.uses_modern_auth and may(Action.SECRET_ROTATE),
+            "can_confirm_backup": awaits_backup and may(Action.MAILBOX_CONFIRM_BACKUP),
+            "can_resend_backup": awaits_backup and may(Action.MAILBOX_CONFIGURE),
             **diagnosis_context(mailbox),
             "recent_runs": list(mailbox.runs.all()[:RECENT_RUNS]) if shows_runs else None,
             "runs_url": reverse("admin:reception_fetchrun_changelist") + f"?buzon={mailbox.pk}",
         }
 
     def _operated_mailbox(
-        self, request: HttpRequest, object_id: str, permission: str
+        self, request: HttpRequest, object_id: str, action: Action
     ) -> ReceptionMailbox:
-        """Someone else's mailbox is a 404; one's own without the permission a 403."""
+        """Someone else's mailbox is a 404; a role there that does not allow `action` a 403."""
         mailbox = self.get_object(request, unquote(object_id))
-        if not holds(request.user, permission, mailbox):
+        if not self.allows(request, action, mailbox):
             raise PermissionDenied
         return mailbox
 
     def check_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """ "Probar conexión": the check runs only on POST (it reaches the mail server)."""
-        return self._checked(request, object_id, CHECK_PERMISSION, source="admin")
+        return self._checked(request, object_id, Action.MAILBOX_CHECK, source="admin")
 
     def reactivate_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Soporte's "Reactivar": the same check; its result decides the status."""
-        return self._checked(request, object_id, REACTIVATE_PERMISSION, source="admin_reactivar")
+        return self._checked(
+            request, object_id, Action.MAILBOX_REACTIVATE, source="admin_reactivar"
+        )
 
     def _checked(
-        self, request: HttpRequest, object_id: str, permission: str, *, source: str
+        self, request: HttpRequest, object_id: str, action: Action, *, source: str
     ) -> HttpResponse:
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        mailbox = self._operated_mailbox(request, object_id, permission)
+        mailbox = self._operated_mailbox(request, object_id, action)
         services.mailbox_check(mailbox, actor=request.user, source=source)
         self.log_change(
             request,
@@ -498,7 +495,7 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         """ "Actualizar secreto": the rotation form, then `secret_rotate` (which checks)."""
         if request.method not in ("GET", "POST"):
             return HttpResponseNotAllowed(["GET", "POST"])
-        mailbox = self._operated_mailbox(request, object_id, ROTATE_PERMISSION)
+        mailbox = self._operated_mailbox(request, object_id, Action.SECRET_ROTATE)
         if not mailbox.uses_modern_auth:
             self.message_user(
                 request,
@@ -543,7 +540,7 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         """Soporte confirms the backup address by hand, after a page that asks "¿Seguro?"."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        mailbox = self._operated_mailbox(request, object_id, CONFIRM_BACKUP_PERMISSION)
+        mailbox = self._operated_mailbox(request, object_id, Action.MAILBOX_CONFIRM_BACKUP)
         if not services.backup_awaits_confirmation(mailbox):
             return self._nothing_to_confirm(request, mailbox)
         if request.POST.get(CONFIRMED) != "si":
@@ -575,9 +572,7 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         """Back office asks for a new confirmation link; it replaces the earlier ones."""
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        mailbox = self.get_object(request, unquote(object_id))
-        if not self.has_change_permission(request, mailbox):
-            raise PermissionDenied
+        mailbox = self._operated_mailbox(request, object_id, Action.MAILBOX_CONFIGURE)
         try:
             services.backup_confirmation_send(mailbox)
         except services.BackupNotAwaitingConfirmation:
@@ -647,18 +642,6 @@ def _change_url(mailbox: ReceptionMailbox) -> str:
     return reverse("admin:reception_receptionmailbox_change", args=[mailbox.pk])
 
 
-def holds(user: Any, permission: str, mailbox: ReceptionMailbox) -> bool:
-    """A group's permission counts for the mailbox's organization only.
-
-    Back office holds it for the organizations where it is Back office; Soporte and
-    superusers for every organization. A Contador of the organization holds none of the
-    operations' permissions.
-    """
-    if not user.has_perm(permission):
-        return False
-    return sees_all_organizations(user) or can_configure(user, mailbox.organization_id)
-
-
 #: Labels of the token claims shown with the diagnosis (the JWT's own names in parentheses).
 CLAIM_LABELS = (
     ("aud", _("Audiencia (aud)")),
@@ -696,35 +679,12 @@ def diagnosis_context(mailbox: ReceptionMailbox) -> dict[str, Any]:
 
 
 class MailboxScopedAdminMixin(OrganizationScopedAdminMixin):
-    """Rows that belong to a mailbox, seen by members of its organization with `roles`.
-
-    Soporte and superusers see every organization's rows; `roles = None` lets every member
-    role of the organization see them.
-    """
+    """Read-only rows of a mailbox, seen where the role in its organization allows `view_action`."""
 
     organization_field = "mailbox__organization"
-    roles: tuple[str, ...] | None = None
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        queryset = super().get_queryset(request)
-        if self.roles is None or sees_all_organizations(request.user):
-            return queryset
-        return scope_queryset(
-            queryset, request.user, field=self.organization_field, roles=self.roles
-        )
 
     def visible_mailboxes(self, request: HttpRequest) -> QuerySet[ReceptionMailbox]:
-        roles = None if sees_all_organizations(request.user) else self.roles
-        return scope_queryset(ReceptionMailbox.objects.all(), request.user, roles=roles)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
+        return scope_queryset(ReceptionMailbox.objects.all(), request.user, action=self.view_action)
 
 
 class MailboxFilter(admin.SimpleListFilter):
@@ -748,9 +708,10 @@ class MailboxFilter(admin.SimpleListFilter):
 
 @admin.register(FetchRun)
 class FetchRunAdmin(MailboxScopedAdminMixin, admin.ModelAdmin):
-    """Every scheduled or manual fetch: when, what it found, and why it failed."""
+    """Every scheduled or manual fetch: when, what it found (counts, errors by reason), and why
+    it failed; never a sender or a subject, so Soporte may read it."""
 
-    roles = (Role.BACK_OFFICE,)
+    view_action = Action.FETCH_RUN_VIEW
     list_display = [
         "started_at",
         "finished_at",
@@ -842,9 +803,11 @@ class IncomingMessageAdmin(MailboxScopedAdminMixin, admin.ModelAdmin):
     """The triage: recorded mail that produced no document, its reason, and "Reprocesar".
 
     The original is downloaded through `eml_view`, which checks the organization like every
-    other page; the private storage has no public URL.
+    other page; the private storage has no public URL. Soporte never sees it: senders, subjects
+    and the original are the content of the mail.
     """
 
+    view_action = Action.MESSAGE_VIEW
     list_display = [
         "received_at",
         "sender",
@@ -919,11 +882,18 @@ class IncomingMessageAdmin(MailboxScopedAdminMixin, admin.ModelAdmin):
         return response
 
     def has_reprocess_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("reception.reprocess_incomingmessage")
+        return allows_anywhere(request.user, Action.MESSAGE_REPROCESS)
 
     @admin.action(description=_("Reprocesar"), permissions=["reprocess"])
     def reprocess(self, request: HttpRequest, queryset: QuerySet[IncomingMessage]) -> None:
-        """Decide the selected mail again from its stored original (after a fix upstream)."""
+        """Decide the selected mail again from its stored original (after a fix upstream).
+
+        Only the mail of organizations where the user's role allows it: one may read the mail
+        of an organization (as Back office) and reprocess another's (as Contador).
+        """
+        queryset = scope_queryset(
+            queryset, request.user, action=Action.MESSAGE_REPROCESS, field=self.organization_field
+        )
         reprocessed = documents = 0
         for message in queryset:
             attempts = message.attempts
