@@ -23,6 +23,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from reception.destinations import refusal_message, static_refusal
 from reception.models import Protocol, ReceptionMailbox, Secret, Security, ServerType
 
 INTRO_PARAGRAPHS = (
@@ -351,6 +352,10 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
     class Media:
         js = ["reception/mailbox_form.js"]
 
+    #: Errors found after validation by the service (the DNS rule, which needs the network that
+    #: clean() never uses), added to the form's own so the page shows them on their field.
+    service_errors: dict[str, list[str]] = {}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         instance = self.instance
@@ -396,6 +401,10 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
         else:
             self._clean_basic(data)
         self._clean_backup(data, protocol)
+        self._clean_destination(data, server_type)
+        for name, messages in self.service_errors.items():
+            for message in messages:
+                self.add_error(name, message)
         return data
 
     # --- Parts of clean() -----------------------------------------------------------------
@@ -447,6 +456,15 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
         for name in ("tenant_id_confirm", "client_id_confirm", "secret", "secret_confirm"):
             data[name] = ""
         data["notification_email"] = ""
+
+    def _clean_destination(self, data: dict[str, Any], server_type: str) -> None:
+        """The destination rules that need no network; the DNS one runs in the service."""
+        host, port = data.get("host"), data.get("port")
+        if not host or not port or self.has_error("host") or self.has_error("port"):
+            return
+        refusal = static_refusal(server_type=server_type, host=host, port=port)
+        if refusal is not None:
+            self.add_error(refusal.field, refusal_message(refusal))
 
     def _clean_backup(self, data: dict[str, Any], protocol: str) -> None:
         if protocol != Protocol.POP3:

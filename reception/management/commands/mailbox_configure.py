@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import QueryDict
 
+from reception.destinations import DestinationRefused
 from reception.exceptions import ServerTypeChangeNotConfirmed
 from reception.forms import SWITCH_WARNING, MailboxConfigurationForm
 from reception.management.commands._organization import add_organization_argument, organization_from
@@ -82,6 +83,8 @@ class Command(BaseCommand):
                 source="cli",
                 confirm_switch=options["confirm_switch"],
             )
+        except DestinationRefused as error:
+            self.fail([f"{error.field}: {error}"])
         except ServerTypeChangeNotConfirmed as error:  # the type changed since it was read
             raise CommandError(f"server_type: {error}", returncode=2) from error
         saved.refresh_from_db()
