@@ -4,7 +4,8 @@
 
 Same form, same validations and same service as the admin: invalid input prints every error
 with its field and exits with 2, saving nothing. Omitting `secret` (or `password`) keeps the
-stored one, so the command can be run again with the same file.
+stored one while the connection fields stay as they are, so the command can be run again with
+the same file; a file that changes them must carry the secret (or password) again.
 """
 
 import json
