@@ -25,9 +25,16 @@ BUYER_NIT = "900123456"
 
 
 def benchmark_environment(
-    *, database_url: str, var_dir: Path, authority_host: str, ca_bundle: str
+    *,
+    database_url: str,
+    var_dir: Path,
+    authority_host: str,
+    ca_bundle: str,
+    mail_hosts: list[str],
 ) -> dict[str, str]:
-    """Settings for this process and its children: fixed keys, a private VAR_DIR, no .env."""
+    """Settings for this process and its children: fixed keys, a private VAR_DIR, no .env.
+
+    ``mail_hosts``: the harness Dovecot's entries, which the app must be allowed to reach."""
     env = dict(os.environ)
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.update(
@@ -40,6 +47,7 @@ def benchmark_environment(
         MEDIA_ROOT=str(var_dir / "media"),
         MICROSOFT_AUTHORITY_HOST=authority_host,
         RECEPTION_CA_BUNDLE=ca_bundle,
+        RECEPTION_ALLOWED_MAIL_HOSTS=",".join(mail_hosts),
         EMAIL_URL="consolemail://",
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),

@@ -340,6 +340,7 @@ class Bench:
             var_dir=workdir / "var",
             authority_host=self.harness.entra.url,
             ca_bundle=str(self.harness.pki.ca_pem),
+            mail_hosts=self.harness.dovecot.allowed_mail_hosts,
         )
         self.env["RECEPTION_FETCH_BATCH_SIZE"] = str(args.batch_size)
         os.environ.update(self.env)

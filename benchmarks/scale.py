@@ -107,6 +107,7 @@ class ScaleBench:
             var_dir=workdir / "var",
             authority_host=self.harness.entra.url,
             ca_bundle=str(self.harness.pki.ca_pem),
+            mail_hosts=self.harness.dovecot.allowed_mail_hosts,
         )
         if args.broker == "redis":
             self.env["Q_REDIS_URL"] = args.redis_url

@@ -156,6 +156,9 @@ MICROSOFT_AUTHORITY_HOST = env.str(
 ).rstrip("/")
 RECEPTION_CA_BUNDLE = env.str("RECEPTION_CA_BUNDLE", default="") or None
 RECEPTION_NETWORK_TIMEOUT = env.float("RECEPTION_NETWORK_TIMEOUT", default=30.0)
+# Hosts a mailbox credential may be sent to beyond Microsoft's (tokens) and public addresses on
+# the IMAP/POP ports (passwords): "host" or "host:port", comma-separated; labs and tests.
+RECEPTION_ALLOWED_MAIL_HOSTS = env.list("RECEPTION_ALLOWED_MAIL_HOSTS", default=[])
 RECEPTION_MAX_MESSAGE_BYTES = env.int("RECEPTION_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
 RECEPTION_MAX_MESSAGES_PER_RUN = env.int("RECEPTION_MAX_MESSAGES_PER_RUN", default=2000)
 RECEPTION_FETCH_BATCH_SIZE = env.int("RECEPTION_FETCH_BATCH_SIZE", default=100)

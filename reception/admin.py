@@ -49,6 +49,7 @@ from organizations.models import Organization
 from organizations.roles import Action
 from organizations.scoping import allows, allows_anywhere, scope_queryset
 from reception import services
+from reception.destinations import DestinationRefused
 from reception.forms import (
     CONNECTION_FIELDS,
     INTRO_PARAGRAPHS,
@@ -72,6 +73,8 @@ from reception.models import (
 from reception.services import mailbox_configure
 from reception.storage import private_storage
 
+#: Where a request carries the service's DestinationRefused back to the form (see get_form).
+REFUSAL_ATTRIBUTE = "reception_destination_refused"
 #: POST key of the intermediate page's "Sí": the sealed form data to save.
 SWITCH_PAYLOAD = "_switch_payload"
 #: How long the "Sí" of the intermediate page stays valid.
@@ -289,15 +292,35 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         if not form.is_valid():
             # Django's own view validates again and shows the errors; it saves nothing.
             return super().changeform_view(request, object_id, form_url, extra_context)
-        if form.switches_server_type:
-            return self._switch_confirmation(request, mailbox, form)
-        saved = self._configure(request, form, confirm_switch=False)
+        try:
+            if form.switches_server_type:
+                services.mailbox_destination_check(form.cleaned_data)
+                return self._switch_confirmation(request, mailbox, form)
+            saved = self._configure(request, form, confirm_switch=False)
+        except DestinationRefused as refused:
+            # Django's view validates again, with the refusal on its field (see get_form).
+            setattr(request, REFUSAL_ATTRIBUTE, refused)
+            return super().changeform_view(request, object_id, form_url, extra_context)
         message = self.construct_change_message(request, form, [], add=mailbox is None)
         if mailbox is None:
             self.log_addition(request, saved, message)
             return self.response_add(request, saved)
         self.log_change(request, saved, message)
         return self.response_change(request, saved)
+
+    def get_form(
+        self,
+        request: HttpRequest,
+        obj: ReceptionMailbox | None = None,
+        change: bool = False,
+        **kwargs: Any,
+    ) -> type[MailboxConfigurationForm]:
+        """The configuration form, carrying the service's refusal of this request if any."""
+        form = super().get_form(request, obj, change, **kwargs)
+        refused = getattr(request, REFUSAL_ATTRIBUTE, None)
+        if refused is None:
+            return form
+        return type(form.__name__, (form,), {"service_errors": {refused.field: [str(refused)]}})
 
     def _configure(
         self, request: HttpRequest, form: MailboxConfigurationForm, *, confirm_switch: bool
@@ -373,7 +396,16 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
                 messages.ERROR,
             )
             return HttpResponseRedirect(change_url)
-        saved = self._configure(request, form, confirm_switch=True)
+        try:
+            saved = self._configure(request, form, confirm_switch=True)
+        except DestinationRefused as refused:
+            self.message_user(
+                request,
+                _("Los datos ya no son válidos; no se cambió nada. %(errors)s")
+                % {"errors": f"{form.fields[refused.field].label}: {refused}"},
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(change_url)
         self.log_change(request, saved, self.construct_change_message(request, form, []))
         self.message_user(
             request,

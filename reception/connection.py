@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
+from reception.destinations import allowed_mail_hosts
 from reception.models import ReceptionMailbox, ServerType
 from reception.transports.base import AuthMethod, MailboxSettings, MailProtocol, Security
 from reception.transports.tokens import EntraTokenProvider
@@ -32,4 +33,5 @@ def mailbox_settings(mailbox: ReceptionMailbox) -> MailboxSettings:
         authority_host=settings.MICROSOFT_AUTHORITY_HOST,
         ca_bundle=settings.RECEPTION_CA_BUNDLE,
         timeout=settings.RECEPTION_NETWORK_TIMEOUT,
+        allowed_hosts=allowed_mail_hosts(),
     )

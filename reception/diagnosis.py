@@ -9,7 +9,6 @@ every cause is listed, the most likely first, each with its fix. The result is p
 from __future__ import annotations
 
 import re
-import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -17,6 +16,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from reception.destinations import refusal_message
 from reception.transports import (
     AccessToken,
     AuthMethod,
@@ -33,7 +33,15 @@ from reception.transports import (
     TransportError,
     open_mailbox,
 )
-from reception.transports.base import scrub
+from reception.transports.base import Refusal, scrub
+from reception.transports.destinations import (
+    MICROSOFT_MAIL_HOSTS,
+    check_addresses,
+    check_name,
+    is_listed,
+    normal_host,
+    resolve,
+)
 from reception.transports.tokens import ROLE_BY_PROTOCOL
 
 OUTLOOK_HOST = "outlook.office365.com"
@@ -231,6 +239,7 @@ def step_titles(settings: MailboxSettings) -> dict[Stage, str]:
     protocol = "IMAP" if settings.protocol == MailProtocol.IMAP else "POP3"
     return {
         Stage.DNS: _("El nombre del servidor se resuelve"),
+        Stage.DESTINATION: _("Servidor permitido para la credencial"),
         Stage.TCP: _("El puerto del servidor está abierto"),
         Stage.TLS: _("Conexión segura (TLS) y certificado del servidor"),
         Stage.TOKEN: _("Token de Entra ID para la aplicación"),
@@ -241,7 +250,7 @@ def step_titles(settings: MailboxSettings) -> dict[Stage, str]:
 
 
 def _stages(settings: MailboxSettings) -> list[Stage]:
-    stages = [Stage.DNS, Stage.TCP, Stage.TLS]
+    stages = [Stage.DNS, Stage.DESTINATION, Stage.TCP, Stage.TLS]
     if settings.auth == AuthMethod.OAUTH2:
         stages.append(Stage.TOKEN)
     stages += [Stage.AUTH, Stage.INBOX]
@@ -262,7 +271,7 @@ def _server_values_cause(settings: MailboxSettings) -> Cause | None:
     """The guide's server and port, when the configured ones differ from them."""
     expected_port = _guide_port(settings)
     modern = settings.auth == AuthMethod.OAUTH2
-    wrong_host = modern and settings.host.strip().lower() != OUTLOOK_HOST
+    wrong_host = modern and normal_host(settings.host) not in MICROSOFT_MAIL_HOSTS
     if not wrong_host and settings.port == expected_port:
         return None
     text = _(
@@ -363,6 +372,12 @@ def _tls_causes(error: TransportError, settings: MailboxSettings) -> list[Cause]
         causes.append(server_values)
     causes.append(_security_mismatch_cause(settings))
     return causes
+
+
+def _destination_causes(error: TransportError, settings: MailboxSettings) -> list[Cause]:
+    """The rule that kept the credential home, and the field to correct."""
+    refusal = error.refusal or Refusal(error.kind, settings.host, settings.port)
+    return [Cause(refusal_message(refusal), Section.CONFIGURATION)]
 
 
 def _consent_cause(role: str) -> Cause:
@@ -663,6 +678,8 @@ def explain(
     error: TransportError, settings: MailboxSettings, claims: TokenClaims | None = None
 ) -> list[Cause]:
     """The possible causes of a failure, most likely first; also for failures of a fetch."""
+    if error.stage == Stage.DESTINATION:
+        return _destination_causes(error, settings)
     if error.stage in (Stage.DNS, Stage.TCP):
         return _network_causes(error, settings)
     if error.stage == Stage.TLS:
@@ -683,10 +700,23 @@ def explain(
 # Details of the steps that passed -------------------------------------------------------------
 
 
+def _destination_detail(settings: MailboxSettings) -> str:
+    """Which rule let the credential go to this host and port."""
+    values = {"host": settings.host, "port": settings.port}
+    if is_listed(settings):
+        return _("%(host)s:%(port)s está en RECEPTION_ALLOWED_MAIL_HOSTS") % values
+    if settings.auth == AuthMethod.OAUTH2:
+        return _("%(host)s:%(port)s es un servidor IMAP/POP de Microsoft") % values
+    return _("%(host)s:%(port)s: direcciones públicas y puerto de correo") % values
+
+
 def _ok_details(
-    info: ConnectionInfo | None, addresses: list[str], token: AccessToken | None
+    settings: MailboxSettings,
+    info: ConnectionInfo | None,
+    addresses: list[str],
+    token: AccessToken | None,
 ) -> dict[Stage, str]:
-    details = {Stage.DNS: ", ".join(addresses)}
+    details = {Stage.DNS: ", ".join(addresses), Stage.DESTINATION: _destination_detail(settings)}
     if info is not None:
         details[Stage.TCP] = _("Conectado a %(address)s") % {"address": info.address}
         details[Stage.TLS] = _(
@@ -729,22 +759,16 @@ class _RecordingTokens:
         return self.token
 
 
-def _resolve(settings: MailboxSettings) -> list[str]:
-    try:
-        found = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM)
-    except socket.gaierror as error:
-        raise TransportError(
-            ErrorKind.DNS, Stage.DNS, str(error), transient=error.errno == socket.EAI_AGAIN
-        ) from error
-    return sorted({str(address[4][0]) for address in found})
-
-
 def _probe(
-    settings: MailboxSettings, tokens: _RecordingTokens, create_folders: bool
+    settings: MailboxSettings,
+    tokens: _RecordingTokens,
+    create_folders: bool,
+    addresses: list[str],
 ) -> tuple[ConnectionInfo, dict[Stage, str], tuple[str, ...]]:
-    """Run the stages after DNS; return the connection, the later details, the folders created."""
+    """Run the stages after the destination's; return the connection, the later details, the
+    folders created. The session connects to ``addresses``, the ones just vetted."""
     details: dict[Stage, str] = {}
-    with open_mailbox(settings, tokens) as session:
+    with open_mailbox(settings, tokens, addresses) as session:
         info = session.info
         try:
             status = session.inbox_status()
@@ -788,13 +812,18 @@ def diagnose(
     later: dict[Stage, str] = {}
     created: tuple[str, ...] = ()
     try:
-        addresses = _resolve(settings)
-        info, later, created = _probe(settings, recording, create_folders)
+        check_name(settings)  # before resolving: a refused name is not even looked up
+        addresses = resolve(settings.host, settings.port, settings.resolver)
+        check_addresses(settings, addresses)
+        info, later, created = _probe(settings, recording, create_folders, addresses)
     except TransportError as error:
         failure = error
         info = error.connection
     token = recording.token
-    details = {**_ok_details(info, addresses, token), **later}
+    # The addresses of a name refused for them are not shown: they may be internal ones.
+    refused_addresses = failure is not None and failure.kind == ErrorKind.ADDRESS_NOT_PUBLIC
+    shown = [] if refused_addresses else addresses
+    details = {**_ok_details(settings, info, shown, token), **later}
     secrets = (*settings.secrets, token.value) if token else settings.secrets
     steps: list[Step] = []
     reached = True
@@ -811,7 +840,7 @@ def diagnose(
                 )
             )
             reached = False
-        elif reached:
+        elif reached and (stage != Stage.DNS or addresses):
             steps.append(Step(stage, titles[stage], StepStatus.OK, details.get(stage, "")))
         else:
             steps.append(Step(stage, titles[stage], StepStatus.NOT_RUN))

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
+from reception.destinations import refusal_message, static_refusal
 from reception.models import Protocol, ReceptionMailbox, Secret, Security, ServerType
 from reception.validators import validate_secret_value
 
@@ -69,6 +70,19 @@ CONNECTION_FIELDS = [
     "security",
     "username",
     "backup_email",
+]
+
+#: Where a credential goes: change any of them and the stored secret or password is not kept,
+#: it must be typed again (otherwise anyone who may edit the mailbox could send it elsewhere).
+CREDENTIAL_BOUND_FIELDS = [
+    "server_type",
+    "protocol",
+    "host",
+    "port",
+    "security",
+    "username",
+    "tenant_id",
+    "client_id",
 ]
 
 #: The guide's suggestions: "Nuestro sistema te sugerirá el valor del Servidor y Puerto".
@@ -362,11 +376,20 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
     class Media:
         js = ["reception/mailbox_form.js"]
 
+    #: Errors found after validation by the service (the DNS rule, which needs the network that
+    #: clean() never uses), added to the form's own so the page shows them on their field.
+    service_errors: dict[str, list[str]] = {}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         instance = self.instance
         # Remembered before validation: ModelForm writes the submitted values onto the instance.
         self.stored_server_type: str = instance.server_type if instance.pk else ""
+        self.stored_connection: dict[str, Any] = (
+            {name: getattr(instance, name) for name in CREDENTIAL_BOUND_FIELDS}
+            if instance.pk
+            else {}
+        )
         self.has_stored_password = bool(instance.pk and instance.password)
         self.current_secret: Secret | None = instance.current_secret if instance.pk else None
         if instance.pk:
@@ -376,13 +399,18 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
             self.initial.setdefault("secret_expires_on", self.current_secret.expires_on)
             self.initial.setdefault("notification_email", self.current_secret.notification_email)
             self.fields["secret"].help_text = _(
-                "Ya hay un secreto configurado (%(state)s). Déjalo en blanco para conservarlo o "
-                "escribe el «Valor» de un secreto nuevo para reemplazarlo."
+                "Ya hay un secreto configurado (%(state)s). Déjalo en blanco para conservarlo "
+                "mientras no cambies los datos de conexión (tipo de servidor, protocolo, "
+                "servidor, puerto, seguridad, usuario, Id. Tenant, Id. Aplicación); si cambias "
+                "alguno, escríbelo de nuevo. Para reemplazarlo, escribe el «Valor» de un secreto "
+                "nuevo."
             ) % {"state": secret_state(self.current_secret)}
         if self.has_stored_password:
             self.fields["password"].help_text = _(
-                "Hay una contraseña guardada. Déjala en blanco para conservarla o escribe una "
-                "nueva para reemplazarla."
+                "Hay una contraseña guardada. Déjala en blanco para conservarla mientras no "
+                "cambies los datos de conexión (tipo de servidor, protocolo, servidor, puerto, "
+                "seguridad, usuario); si cambias alguno, escríbela de nuevo. Para reemplazarla, "
+                "escribe una nueva."
             )
 
     @property
@@ -408,6 +436,10 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
         else:
             self._clean_basic(data)
         self._clean_backup(data, protocol)
+        self._clean_destination(data, server_type)
+        for name, messages in self.service_errors.items():
+            for message in messages:
+                self.add_error(name, message)
         return data
 
     # --- Parts of clean() -----------------------------------------------------------------
@@ -442,23 +474,75 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
                 ),
             )
         self._clean_object_id(data, tenant, client)
-        self._clean_secret(
-            data,
-            may_keep_current=self.current_secret is not None and not self.switches_server_type,
-        )
+        changed = self._changed_connection(data)
+        if changed and self.current_secret is not None and data.get("secret") == "":
+            self.add_error(
+                "secret",
+                _(
+                    "Cambiaste %(fields)s: escribe de nuevo el secreto. El guardado solo se "
+                    "envía a la conexión para la que se escribió."
+                )
+                % {"fields": self._labels(changed)},
+            )
+        else:
+            self._clean_secret(
+                data,
+                may_keep_current=self.current_secret is not None and not self.switches_server_type,
+            )
         self._clean_expiry(
             data, stored=self.current_secret.expires_on if self.current_secret else None
         )
         data["password"] = ""
 
     def _clean_basic(self, data: dict[str, Any]) -> None:
-        if not data.get("password") and (self.switches_server_type or not self.has_stored_password):
+        changed = self._changed_connection(data)
+        if not data.get("password") and changed and self.has_stored_password:
+            self.add_error(
+                "password",
+                _(
+                    "Cambiaste %(fields)s: escribe de nuevo la contraseña. La guardada solo se "
+                    "envía a la conexión para la que se escribió."
+                )
+                % {"fields": self._labels(changed)},
+            )
+        elif not data.get("password") and (
+            self.switches_server_type or not self.has_stored_password
+        ):
             self.add_error("password", forms.Field.default_error_messages["required"])
         for name in ("tenant_id", "client_id", "object_id", "secret_expires_on"):
             data[name] = None
         for name in ("tenant_id_confirm", "client_id_confirm", "secret", "secret_confirm"):
             data[name] = ""
         data["notification_email"] = ""
+
+    def _changed_connection(self, data: dict[str, Any]) -> list[str]:
+        """The credential-bound fields whose new value differs from the stored one.
+
+        Called once the type's own fields are cleaned (tenant and application are GUIDs by then);
+        a field whose value was refused is left to its own error.
+        """
+        if not self.stored_connection:
+            return []
+        modern = data.get("server_type") == ServerType.OUTLOOK_MODERN
+        return [
+            name
+            for name in CREDENTIAL_BOUND_FIELDS
+            if (modern or name not in ("tenant_id", "client_id"))
+            and data.get(name) is not None
+            and data[name] != self.stored_connection[name]
+        ]
+
+    def _labels(self, names: list[str]) -> str:
+        return ", ".join(f"«{self.fields[name].label}»" for name in names)
+
+    def _clean_destination(self, data: dict[str, Any], server_type: str) -> None:
+        """The destination rules that need no network; the DNS one runs in the service."""
+        host, port = data.get("host"), data.get("port")
+        if not host or not port or self.has_error("host") or self.has_error("port"):
+            return
+        refusal = static_refusal(server_type=server_type, host=host, port=port)
+        if refusal is not None:
+            self.add_error(refusal.field, refusal_message(refusal))
 
     def _clean_backup(self, data: dict[str, Any], protocol: str) -> None:
         if protocol != Protocol.POP3:

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 
 from organizations.models import Organization
 from reception.connection import check_tokens, mailbox_settings
+from reception.destinations import destination_check_on_save
 from reception.diagnosis import Diagnosis, diagnose
 from reception.exceptions import ReceptionError, ServerTypeChangeNotConfirmed
 from reception.models import MailboxStatus, Protocol, ReceptionMailbox, Secret, ServerType
@@ -116,8 +117,11 @@ def mailbox_configure(
     """Save a validated configuration (a MailboxConfigurationForm's cleaned_data), then check it.
 
     A change of server type on a configured mailbox needs `confirm_switch`; the check decides
-    the resulting status (Activo, Por Activar or Inactivo).
+    the resulting status (Activo, Por Activar or Inactivo). Before anything is saved the host is
+    resolved and vetted (`DestinationRefused`, naming the field): the form's rules cannot use
+    the network.
     """
+    mailbox_destination_check(data)
     with transaction.atomic():
         mailbox = (
             ReceptionMailbox.objects.select_for_update().filter(organization=organization).first()
@@ -180,6 +184,14 @@ def mailbox_configure(
         if diagnosis.ok and mailbox.status == MailboxStatus.PENDING:
             backup_confirmation_send(mailbox)
     return mailbox
+
+
+def mailbox_destination_check(data: dict[str, Any]) -> None:
+    """Raise DestinationRefused when the configuration's credential may not go to its host.
+
+    The same rules run again before every connection; this is the save's turn, with DNS.
+    """
+    destination_check_on_save(server_type=data["server_type"], host=data["host"], port=data["port"])
 
 
 def mailbox_check(

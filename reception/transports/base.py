@@ -13,7 +13,7 @@ import poplib
 import re
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -45,6 +45,8 @@ class Stage(StrEnum):
     """Where a connection attempt stopped; the diagnosis maps each stage to one step."""
 
     DNS = "dns"
+    #: The host, port and addresses are ones the credential may be sent to.
+    DESTINATION = "destination"
     TCP = "tcp"
     TLS = "tls"
     TOKEN = "token"  # noqa: S105 - a stage name, not a credential
@@ -57,6 +59,12 @@ class ErrorKind(StrEnum):
     """Why a connection attempt failed, precise enough to tell the user what to fix."""
 
     DNS = "dns"
+    #: Outlook modern auth and a host that is not one of Microsoft's (nor listed).
+    HOST_NOT_ALLOWED = "host_not_allowed"
+    #: A port other than 993/995/143/110 that is not listed with its host.
+    PORT_NOT_ALLOWED = "port_not_allowed"
+    #: Basic auth and a host that is, or resolves to, an address that is not public.
+    ADDRESS_NOT_PUBLIC = "address_not_public"
     CONNECTION_REFUSED = "connection_refused"
     TIMEOUT = "timeout"
     NETWORK = "network"
@@ -109,6 +117,45 @@ class TransportError(Exception):
         self.codes = codes
         #: The connection as far as it got, when the failure came after connecting.
         self.connection: ConnectionInfo | None = None
+        #: The rule that kept the credential from being sent (Stage.DESTINATION).
+        self.refusal: Refusal | None = None
+
+
+@dataclass(frozen=True)
+class AllowedHost:
+    """One entry of RECEPTION_ALLOWED_MAIL_HOSTS: a host, on the mail ports or on ``port``."""
+
+    host: str
+    port: int | None = None
+
+    def matches(self, host: str, port: int) -> bool:
+        """``host`` is already normalised (see ``destinations.normal_host``)."""
+        if self.host != host:
+            return False
+        return port in MAIL_PORTS if self.port is None else port == self.port
+
+
+#: The ports of IMAP and POP3, over TLS and with STARTTLS; any other must be listed.
+MAIL_PORTS: tuple[int, ...] = (993, 995, 143, 110)
+
+#: ``socket.getaddrinfo`` or a stand-in with its signature and answers.
+Resolver = Callable[..., list[tuple[Any, ...]]]
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a credential may not go to a destination: the rule broken, and where."""
+
+    kind: ErrorKind
+    host: str
+    port: int
+    #: The address that is not public (ADDRESS_NOT_PUBLIC).
+    address: str = ""
+
+    @property
+    def field(self) -> str:
+        """The configuration field to correct."""
+        return "port" if self.kind == ErrorKind.PORT_NOT_ALLOWED else "host"
 
 
 @dataclass(frozen=True)
@@ -131,6 +178,10 @@ class MailboxSettings:
     #: PEM file of extra CAs trusted for the authority and the mail server, besides the system's.
     ca_bundle: str | None = None
     timeout: float = DEFAULT_TIMEOUT_SECONDS
+    #: RECEPTION_ALLOWED_MAIL_HOSTS: hosts a credential may go to beyond the built-in rules.
+    allowed_hosts: tuple[AllowedHost, ...] = ()
+    #: Name resolution, once per connection; a stand-in in tests.
+    resolver: Resolver = field(default=socket.getaddrinfo, repr=False, compare=False)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -211,10 +262,14 @@ class StagedTLS:
     they are handed as their context is the only place that can tell "port closed" apart from
     "certificate refused". They only call ``wrap_socket``, so this stands in for the context while
     the real one, costly to build, is shared by every connection and thread and never changed.
+
+    The libraries are handed the vetted address to connect to, not the name; ``server_hostname``
+    keeps the certificate checked against the configured name all the same.
     """
 
-    def __init__(self, context: ssl.SSLContext) -> None:
+    def __init__(self, context: ssl.SSLContext, server_hostname: str | None = None) -> None:
         self.context = context
+        self.server_hostname = server_hostname
         self.info = ConnectionInfo()
         self.tcp_connected = False
 
@@ -224,7 +279,9 @@ class StagedTLS:
         self.tcp_connected = True
         host, port = sock.getpeername()[:2]
         self.info.address = f"{host}:{port}"
-        wrapped = self.context.wrap_socket(sock, server_hostname=server_hostname)
+        wrapped = self.context.wrap_socket(
+            sock, server_hostname=self.server_hostname or server_hostname
+        )
         self.info.tls_version = wrapped.version() or ""
         cipher = wrapped.cipher()
         self.info.cipher = cipher[0] if cipher else ""
@@ -251,7 +308,7 @@ def _mail_context(ca_bundle: str | None, _version: tuple[int, int] | None) -> ss
     return trusting_context(ca_bundle)
 
 
-def staged_tls(ca_bundle: str | None) -> StagedTLS:
+def staged_tls(ca_bundle: str | None, server_hostname: str | None = None) -> StagedTLS:
     """A fresh handle per connection on the process's context for ``ca_bundle``.
 
     The bundle's mtime and size are part of the key, so a replaced file is read again.
@@ -263,7 +320,7 @@ def staged_tls(ca_bundle: str | None) -> StagedTLS:
         except OSError:
             return StagedTLS(trusting_context(ca_bundle))  # raises the same error, uncached
         version = (status.st_mtime_ns, status.st_size)
-    return StagedTLS(_mail_context(ca_bundle, version))
+    return StagedTLS(_mail_context(ca_bundle, version), server_hostname)
 
 
 def connection_error(
@@ -274,9 +331,6 @@ def connection_error(
     ``upgrading`` is true while STARTTLS/STLS runs: the TCP connection is then known to be up.
     """
     tcp_up = context.tcp_connected or upgrading
-    if isinstance(error, socket.gaierror):
-        transient = error.errno == socket.EAI_AGAIN
-        return TransportError(ErrorKind.DNS, Stage.DNS, str(error), transient=transient)
     if isinstance(error, ssl.SSLCertVerificationError):
         detail = error.verify_message or str(error)
         return TransportError(ErrorKind.TLS, Stage.TLS, detail)

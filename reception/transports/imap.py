@@ -6,6 +6,7 @@ remote server each round trip costs 20-100 ms, and on Maildir each flag change r
 
 from __future__ import annotations
 
+import contextlib
 import imaplib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ from reception.transports.base import (
     server_text,
     staged_tls,
 )
+from reception.transports.destinations import connect_first, vetted_addresses
 from reception.transports.tokens import check_claims
 
 #: The folder structure kept in every IMAP reception mailbox. Names use "/" as separator; the
@@ -284,12 +286,13 @@ def _login_error(error: BaseException, secrets: tuple[str, ...]) -> TransportErr
     return TransportError(refusal_kind(detail), Stage.AUTH, detail)
 
 
-def _connect(settings: MailboxSettings) -> tuple[IMAPClient, ConnectionInfo]:
-    context = staged_tls(settings.ca_bundle)
+def _connect(settings: MailboxSettings, address: str) -> tuple[IMAPClient, ConnectionInfo]:
+    """Connect to one vetted address of the host; TLS checks the certificate against its name."""
+    context = staged_tls(settings.ca_bundle, server_hostname=settings.host)
     use_ssl = settings.security == Security.SSL
     try:
         client = IMAPClient(
-            settings.host,
+            address,
             port=settings.port,
             ssl=use_ssl,
             ssl_context=context,
@@ -304,15 +307,24 @@ def _connect(settings: MailboxSettings) -> tuple[IMAPClient, ConnectionInfo]:
             client.welcome.decode(errors="replace") if client.welcome else "", settings.secrets
         )
     except (OSError, imaplib.IMAP4.error, IMAPClientError) as error:
-        client.shutdown()
+        with contextlib.suppress(OSError):  # a failed STARTTLS handshake already closed it
+            client.shutdown()
         raise connection_error(error, context=context, upgrading=True) from error
     return client, context.info
 
 
 @contextmanager
-def open_imap(settings: MailboxSettings, tokens: TokenProvider) -> Iterator[ImapSession]:
-    """Connect, secure, log in; always LOGOUT on the way out."""
-    client, info = _connect(settings)
+def open_imap(
+    settings: MailboxSettings, tokens: TokenProvider, addresses: Sequence[str] | None = None
+) -> Iterator[ImapSession]:
+    """Connect, secure, log in; always LOGOUT on the way out.
+
+    ``addresses``: the host's addresses already vetted by the caller; otherwise the name is
+    checked, resolved and vetted here, before anything is sent anywhere.
+    """
+    if addresses is None:
+        addresses = vetted_addresses(settings)
+    client, info = connect_first(addresses, lambda address: _connect(settings, address))
     try:
         try:
             _login(client, settings, tokens)

@@ -7,8 +7,9 @@ its deletion marks first: nothing leaves the server unless the caller got to the
 from __future__ import annotations
 
 import base64
+import contextlib
 import poplib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ from reception.transports.base import (
     server_text,
     staged_tls,
 )
+from reception.transports.destinations import connect_first, vetted_addresses
 from reception.transports.tokens import check_claims
 
 
@@ -152,16 +154,17 @@ def _login(client: poplib.POP3, settings: MailboxSettings, tokens: TokenProvider
         raise TransportError(ErrorKind.NETWORK, Stage.AUTH, scrub(str(error), secrets)) from error
 
 
-def _connect(settings: MailboxSettings) -> tuple[poplib.POP3, ConnectionInfo]:
-    context = staged_tls(settings.ca_bundle)
+def _connect(settings: MailboxSettings, address: str) -> tuple[poplib.POP3, ConnectionInfo]:
+    """Connect to one vetted address of the host; TLS checks the certificate against its name."""
+    context = staged_tls(settings.ca_bundle, server_hostname=settings.host)
     client: poplib.POP3
     try:
         if settings.security == Security.SSL:
             client = poplib.POP3_SSL(
-                settings.host, settings.port, timeout=settings.timeout, context=context
+                address, settings.port, timeout=settings.timeout, context=context
             )
         else:
-            client = poplib.POP3(settings.host, settings.port, timeout=settings.timeout)
+            client = poplib.POP3(address, settings.port, timeout=settings.timeout)
     except (OSError, poplib.error_proto) as error:
         raise connection_error(error, context=context, upgrading=False) from error
     try:
@@ -169,15 +172,23 @@ def _connect(settings: MailboxSettings) -> tuple[poplib.POP3, ConnectionInfo]:
             client.stls(context=context)
         context.info.greeting = scrub(_text(client.getwelcome()), settings.secrets)
     except (OSError, poplib.error_proto) as error:
-        client.close()
+        with contextlib.suppress(OSError):  # a failed STLS handshake already closed it
+            client.close()
         raise connection_error(error, context=context, upgrading=True) from error
     return client, context.info
 
 
 @contextmanager
-def open_pop3(settings: MailboxSettings, tokens: TokenProvider) -> Iterator[Pop3Session]:
-    """Connect, secure, log in; QUIT on the way out, after RSET if the caller failed."""
-    client, info = _connect(settings)
+def open_pop3(
+    settings: MailboxSettings, tokens: TokenProvider, addresses: Sequence[str] | None = None
+) -> Iterator[Pop3Session]:
+    """Connect, secure, log in; QUIT on the way out, after RSET if the caller failed.
+
+    ``addresses`` as for ``open_imap``: vetted by the caller, or here.
+    """
+    if addresses is None:
+        addresses = vetted_addresses(settings)
+    client, info = connect_first(addresses, lambda address: _connect(settings, address))
     logged_in = committed = False
     try:
         try:

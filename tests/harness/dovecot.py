@@ -11,6 +11,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import ctypes
+import dataclasses
 import json
 import os
 import secrets
@@ -177,6 +178,16 @@ class Dovecot:
             directory.mkdir(parents=True, exist_ok=True)
         self.mail_root.chmod(0o755)
         atexit.register(self.stop)
+
+    @property
+    def allowed_mail_hosts(self) -> list[str]:
+        """This server's ``host:port`` entries for RECEPTION_ALLOWED_MAIL_HOSTS.
+
+        The app sends credentials to loopback and to ephemeral ports only when they are listed.
+        """
+        if self.ports is None:
+            return []
+        return [f"{self.host}:{port}" for port in dataclasses.astuple(self.ports)]
 
     # Lifecycle -------------------------------------------------------------------------------
 

@@ -118,9 +118,37 @@ def dovecot_without_move(
     yield from _dovecot_per_test(dovecot_without_move_server)
 
 
+def allowed_mail_hosts(*servers: Dovecot) -> list[str]:
+    """RECEPTION_ALLOWED_MAIL_HOSTS entries for the test servers: loopback, ephemeral ports.
+
+    Without them the app would refuse to send a credential there, as it must in production.
+    """
+    return [entry for server in servers for entry in server.allowed_mail_hosts]
+
+
 @pytest.fixture
-def reception_settings(settings: Any, harness_pki: TestPKI, fake_entra: FakeEntra) -> Any:
-    """Django settings pointing the app at FakeEntra and the test CA (pytest-django)."""
+def reception_settings(
+    settings: Any,
+    harness_pki: TestPKI,
+    fake_entra: FakeEntra,
+    dovecot_server: Dovecot,
+    request: pytest.FixtureRequest,
+) -> Any:
+    """Django settings pointing the app at FakeEntra, the test CA and the test Dovecots
+    (pytest-django); child processes get the same through ``harness_environment``."""
+    servers = [dovecot_server]
+    if "dovecot_without_move" in request.fixturenames:
+        servers.append(request.getfixturevalue("dovecot_without_move_server"))
     settings.MICROSOFT_AUTHORITY_HOST = fake_entra.url
     settings.RECEPTION_CA_BUNDLE = str(harness_pki.ca_pem)
+    settings.RECEPTION_ALLOWED_MAIL_HOSTS = allowed_mail_hosts(*servers)
     return settings
+
+
+def harness_environment(reception_settings: Any) -> dict[str, str]:
+    """The environment of a `manage.py` child process that must reach the test servers."""
+    return {
+        "MICROSOFT_AUTHORITY_HOST": reception_settings.MICROSOFT_AUTHORITY_HOST,
+        "RECEPTION_CA_BUNDLE": reception_settings.RECEPTION_CA_BUNDLE,
+        "RECEPTION_ALLOWED_MAIL_HOSTS": ",".join(reception_settings.RECEPTION_ALLOWED_MAIL_HOSTS),
+    }

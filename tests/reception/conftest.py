@@ -13,6 +13,7 @@ from django.db import connection
 
 from reception.models import ReceptionMailbox
 from reception.services import mailbox_configure
+from tests.harness.fixtures import harness_environment
 
 _numbers = itertools.count(1)
 
@@ -77,10 +78,9 @@ def child_env(reception_settings, tmp_path) -> dict[str, str]:
     """Environment for a `manage.py` child process that shares this test's database, storage
     and test servers (use with transactional tests, so the child sees committed data)."""
     env = dict(os.environ)
+    env.update(harness_environment(reception_settings))
     env.update(
         DATABASE_URL=database_url(),
-        MICROSOFT_AUTHORITY_HOST=reception_settings.MICROSOFT_AUTHORITY_HOST,
-        RECEPTION_CA_BUNDLE=reception_settings.RECEPTION_CA_BUNDLE,
         RECEPTION_FETCH_BATCH_SIZE="20",
         EMAIL_URL=f"filemail:///{tmp_path / 'outbox'}",  # django-environ: 4 slashes, absolute
         DEBUG="False",

@@ -16,6 +16,7 @@ from tests.reception.mailbox_data import (
     PASSWORD,
     SECRET,
     TENANT,
+    USERNAME,
     basic,
     modern,
     typed_twice,
@@ -96,7 +97,8 @@ def test_it_suggests_server_and_port(db, server_type, protocol, security, host, 
     assert (form.cleaned_data["host"], form.cleaned_data["port"]) == (host, port)
 
 
-def test_it_keeps_the_server_and_port_the_user_typed(db):
+def test_it_keeps_the_server_and_port_the_user_typed(db, settings):
+    settings.RECEPTION_ALLOWED_MAIL_HOSTS = ["mail.andina.example.test:10993"]  # a lab server
     form = form_for(modern(host="mail.andina.example.test", port=10993))
     assert form.is_valid(), form.errors
     assert (form.cleaned_data["host"], form.cleaned_data["port"]) == (
@@ -148,7 +150,9 @@ def test_it_lets_an_expiry_date_go_without_notification_when_empty(db):
 
 
 def test_it_keeps_the_current_secret_when_left_blank(org_a):
-    mailbox = make_mailbox(org_a, tenant_id=uuid.UUID(TENANT), client_id=uuid.UUID(CLIENT))
+    mailbox = make_mailbox(
+        org_a, username=USERNAME, tenant_id=uuid.UUID(TENANT), client_id=uuid.UUID(CLIENT)
+    )
     form = form_for(modern(secret="", secret_confirm=""), instance=mailbox)
     assert form.is_valid(), form.errors
     assert form.cleaned_data["secret"] == ""
@@ -163,7 +167,7 @@ def test_it_shows_that_a_secret_is_configured_without_its_value(org_a):
 
 
 def test_it_accepts_an_untouched_past_expiry_of_the_current_secret(org_a):
-    mailbox = make_mailbox(org_a, expires_on=datetime.date(2020, 1, 31))
+    mailbox = make_mailbox(org_a, username=USERNAME, expires_on=datetime.date(2020, 1, 31))
     values = modern(
         tenant_id=str(mailbox.tenant_id),
         client_id=str(mailbox.client_id),
@@ -192,7 +196,9 @@ def test_it_refuses_moving_the_current_secrets_expiry_into_the_past(org_a):
 
 
 def test_it_keeps_the_stored_password_when_left_blank(org_a):
-    mailbox = make_mailbox(org_a, server_type="outlook_basic", password=PASSWORD, secret="")
+    mailbox = make_mailbox(
+        org_a, server_type="outlook_basic", username=USERNAME, password=PASSWORD, secret=""
+    )
     form = form_for(basic(password=""), instance=mailbox)
     assert form.is_valid(), form.errors
     mailbox.refresh_from_db()
@@ -209,7 +215,9 @@ def test_it_wants_new_credentials_when_the_type_changes(org_a):
 
 
 def test_it_tells_when_the_type_changes(org_a):
-    mailbox = make_mailbox(org_a)
+    mailbox = make_mailbox(
+        org_a, username=USERNAME, tenant_id=uuid.UUID(TENANT), client_id=uuid.UUID(CLIENT)
+    )
     switch = form_for(basic(), instance=ReceptionMailbox.objects.get(pk=mailbox.pk))
     assert switch.is_valid(), switch.errors
     assert switch.switches_server_type

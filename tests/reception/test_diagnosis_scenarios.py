@@ -21,7 +21,9 @@ from reception.transports import (
     TransportError,
     open_mailbox,
 )
+from reception.transports.destinations import parse_allowed_hosts
 from tests.harness.entra import IMAP_ROLE, POP_ROLE, Refusal
+from tests.harness.fixtures import allowed_mail_hosts
 
 PROTOCOLS = [MailProtocol.IMAP, MailProtocol.POP3]
 _numbers = itertools.count(1)
@@ -53,6 +55,8 @@ def _settings(guide, dovecot, fake_entra, harness_pki, protocol, **overrides) ->
         "timeout": 5.0,
     }
     values.update(overrides)
+    # A lab: the test servers, and the names and ports tried on them, are listed as allowed.
+    values.setdefault("allowed_hosts", parse_allowed_hosts([f"{values['host']}:{values['port']}"]))
     return MailboxSettings(**values)
 
 
@@ -103,7 +107,7 @@ def test_it_passes_every_step_for_a_mailbox_set_up_as_the_guide_says(settings_fo
     diagnosis = _check(settings_for(protocol))
 
     assert diagnosis.ok, diagnosis.failed_step
-    expected = ["dns", "tcp", "tls", "token", "auth", "inbox"]
+    expected = ["dns", "destination", "tcp", "tls", "token", "auth", "inbox"]
     if protocol == MailProtocol.IMAP:
         expected.append("folders")
     assert list(_statuses(diagnosis)) == expected
@@ -363,6 +367,7 @@ def test_basic_auth_with_a_wrong_password_gets_its_own_hints(
         "security": Security.SSL,
         "username": "basica@otro.test",
         "ca_bundle": str(harness_pki.ca_pem),
+        "allowed_hosts": parse_allowed_hosts(allowed_mail_hosts(dovecot)),
     }
 
     good = _check(MailboxSettings(**base, password="la-clave-correcta"))

@@ -21,6 +21,7 @@ from tests.reception.mailbox_data import (
     PASSWORD,
     SECRET,
     TENANT,
+    USERNAME,
     admin_post,
     basic,
     modern,
@@ -41,6 +42,7 @@ def mailbox(org_a):
     """A configured Outlook modern-auth mailbox of org A with its secret."""
     return make_mailbox(
         org_a,
+        username=USERNAME,
         tenant_id=uuid.UUID(TENANT),
         client_id=uuid.UUID(CLIENT),
         object_id=uuid.UUID(OBJECT),

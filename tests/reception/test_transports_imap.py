@@ -14,7 +14,9 @@ from reception.transports import (
     Security,
     open_mailbox,
 )
+from reception.transports.destinations import parse_allowed_hosts
 from tests.harness.dovecot import Dovecot
+from tests.harness.fixtures import allowed_mail_hosts
 
 PASSWORD = "clave-de-prueba"
 _numbers = itertools.count(1)
@@ -42,6 +44,7 @@ def _settings(server: Dovecot, address: str, ca_pem: str) -> MailboxSettings:
         password=PASSWORD,
         ca_bundle=ca_pem,
         timeout=5.0,
+        allowed_hosts=parse_allowed_hosts(allowed_mail_hosts(server)),
     )
 
 

@@ -13,6 +13,8 @@ from reception.transports import (
     Security,
     open_mailbox,
 )
+from reception.transports.destinations import parse_allowed_hosts
+from tests.harness.fixtures import allowed_mail_hosts
 
 PASSWORD = "clave-de-prueba"
 _numbers = itertools.count(1)
@@ -42,6 +44,7 @@ def mailbox(dovecot, harness_pki):
         password=PASSWORD,
         ca_bundle=str(harness_pki.ca_pem),
         timeout=5.0,
+        allowed_hosts=parse_allowed_hosts(allowed_mail_hosts(dovecot)),
     )
     return address, settings
 

@@ -5,7 +5,8 @@
 Same form, same validations and same service as the admin: invalid input prints every error
 with its field, one line each, and exits with 2, saving nothing (`config.cli` checks the bytes,
 size and shape of the JSON before the form sees it). Omitting `secret` (or `password`) keeps the
-stored one, so the command can be run again with the same file.
+stored one while the connection fields stay as they are, so the command can be run again with
+the same file; a file that changes them must carry the secret (or password) again.
 """
 
 import re
@@ -22,6 +23,7 @@ from config.cli import (
     read_json_object,
     text_problems,
 )
+from reception.destinations import DestinationRefused
 from reception.exceptions import ServerTypeChangeNotConfirmed
 from reception.forms import SWITCH_WARNING, MailboxConfigurationForm
 from reception.management.commands._organization import add_organization_argument, organization_from
@@ -96,6 +98,8 @@ class Command(InputCommand):
                 source="cli",
                 confirm_switch=options["confirm_switch"],
             )
+        except DestinationRefused as error:
+            raise InputRefused(f"{error.field}: {error}") from error
         except ServerTypeChangeNotConfirmed as error:  # the type changed since it was read
             raise InputRefused(f"server_type: {error}") from error
         saved.refresh_from_db()
