@@ -37,6 +37,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from config.storage import private_storage
 from invoices import services
 from invoices.business_days import business_days_left, goods_received_window
 from invoices.display import PRETTY_XML_MAX_BYTES, format_amount, pretty_xml
@@ -48,7 +49,6 @@ from organizations.admin import OrganizationScopedAdminMixin
 from organizations.roles import Action
 from organizations.scoping import allows_anywhere, scope_queryset
 from reception.models import ReceptionMailbox
-from reception.storage import private_storage
 
 _CUFE_TERM = re.compile(r"[0-9a-fA-F]{40,200}")
 _NIT_TERM = re.compile(r"(\d{5,15}|\d{1,3}(?:\.\d{3})+)(?:-\d)?")

@@ -43,7 +43,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from invoices.ingestion import message_reprocess
+from config.storage import private_storage
 from organizations.admin import OrganizationScopedAdminMixin
 from organizations.models import Organization
 from organizations.roles import Action
@@ -70,8 +70,8 @@ from reception.models import (
     ServerType,
     StatusChange,
 )
+from reception.processing import message_reprocess
 from reception.services import mailbox_configure
-from reception.storage import private_storage
 
 #: Where a request carries the service's DestinationRefused back to the form (see get_form).
 REFUSAL_ATTRIBUTE = "reception_destination_refused"

@@ -22,15 +22,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.storage import content_save
 from invoices.dian import ParsedMail
-from invoices.ingestion import (
-    POOL_MIN_MESSAGES,
-    RecordedMessage,
-    configured_limits,
-    messages_process,
-    parse_pool,
-    parse_start,
-)
 from reception.connection import fetch_tokens, mailbox_settings
 from reception.exceptions import MailboxBusy, ReceptionError
 from reception.locks import MailboxLock
@@ -43,7 +36,14 @@ from reception.models import (
     ReceptionMailbox,
     ServerState,
 )
-from reception.storage import content_save
+from reception.processing import (
+    POOL_MIN_MESSAGES,
+    RecordedMessage,
+    configured_limits,
+    messages_process,
+    parse_pool,
+    parse_start,
+)
 from reception.transports.base import TransportError
 from reception.transports.imap import (
     FOLDER_ERRORS,
