@@ -37,7 +37,7 @@ def organizations_allowing(user: User, action: Action) -> list[int] | None:
     """Ids of the organizations where `user` may do `action`; None means every organization.
 
     A list of constants rather than a sub-select: PostgreSQL then plans a scoped list on the
-    organization's index (see invoices.admin.visible_documents).
+    organization's index (see invoices.selectors.visible_documents).
     """
     if not user.is_active:
         return []

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from invoices.admin import search_documents
+from invoices.selectors import search_documents
 from invoices.display import format_amount
 from invoices.models import ReceivedDocument, ReviewStatus
 from tests.factories.documents import (
