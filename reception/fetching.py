@@ -152,7 +152,7 @@ def mailbox_fetch(
         lock.release()
     _finish(run, summary, FetchRun.Outcome.OK, "")
     ReceptionMailbox.objects.filter(pk=mailbox.pk).update(last_fetch_at=timezone.now())
-    status.mailbox_record_success(mailbox, source=trigger)
+    status.mailbox_record_success(mailbox)
     return summary
 
 

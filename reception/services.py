@@ -213,7 +213,7 @@ def mailbox_check(
     )
     if diagnosis.ok:
         status, reason = status_after_passing_check(mailbox)
-        mailbox_record_success(mailbox, source=source)
+        mailbox_record_success(mailbox)
     else:
         status, reason = MailboxStatus.INACTIVE, check_reason(diagnosis)
     mailbox_set_status(mailbox, status, reason=reason, actor=actor, source=source)
