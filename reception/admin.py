@@ -49,7 +49,7 @@ from organizations.models import Organization
 from organizations.roles import Action
 from organizations.scoping import allows, allows_anywhere, scope_queryset
 from reception import services
-from reception.destinations import DestinationRefused
+from reception.exceptions import BackupNotAwaitingConfirmation, DestinationRefused
 from reception.forms import (
     CONNECTION_FIELDS,
     INTRO_PARAGRAPHS,
@@ -588,7 +588,7 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
             return TemplateResponse(request, self.confirm_backup_template, context)
         try:
             services.backup_confirm_manually(mailbox, actor=request.user)
-        except services.BackupNotAwaitingConfirmation:  # confirmed meanwhile (link, someone)
+        except BackupNotAwaitingConfirmation:  # confirmed meanwhile (link, someone)
             return self._nothing_to_confirm(request, mailbox)
         mailbox.refresh_from_db()
         self.log_change(
@@ -607,7 +607,7 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         mailbox = self._operated_mailbox(request, object_id, Action.MAILBOX_CONFIGURE)
         try:
             services.backup_confirmation_send(mailbox)
-        except services.BackupNotAwaitingConfirmation:
+        except BackupNotAwaitingConfirmation:
             return self._nothing_to_confirm(request, mailbox)
         self.log_change(request, mailbox, gettext("Reenvió el enlace de confirmación."))
         self.message_user(

@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 from config.storage import content_save
 from invoices.dian import ParsedMail
 from reception.connection import fetch_tokens, mailbox_settings
-from reception.exceptions import MailboxBusy, ReceptionError
+from reception.exceptions import MailboxBusy, MailboxUnreachable
 from reception.locks import MailboxLock
 from reception.models import (
     FetchRun,
@@ -63,15 +63,6 @@ FOLDER_BY_OUTCOME = {
     MessageOutcome.REJECTED: FOLDER_ERRORS,
     MessageOutcome.ERROR: FOLDER_ERRORS,
 }
-
-
-class MailboxUnreachable(ReceptionError):
-    """The mailbox could not be reached or read; the run is recorded as failed."""
-
-    def __init__(self, error: TransportError, summary: FetchSummary) -> None:
-        super().__init__(error.detail)
-        self.error = error
-        self.summary = summary
 
 
 @dataclass
