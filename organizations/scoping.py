@@ -33,6 +33,12 @@ def allows(user: User, action: Action, organization_id: int) -> bool:
     return _memberships(user).get(organization_id) in roles
 
 
+def allows_everything(user: User) -> bool:
+    """Is `user` an active superuser: the only one who sees the admins no role scopes (users,
+    groups, background tasks), whatever Django permissions an account was given by hand."""
+    return bool(user.is_active and user.is_superuser)
+
+
 def organizations_allowing(user: User, action: Action) -> list[int] | None:
     """Ids of the organizations where `user` may do `action`; None means every organization.
 
