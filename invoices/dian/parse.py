@@ -1,4 +1,4 @@
-"""From one raw e-mail to a ParsedMail: the single entry point the ingestion service calls."""
+"""From one raw e-mail to a ParsedMail: the single entry point reception's processing calls."""
 
 from __future__ import annotations
 
