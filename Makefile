@@ -40,11 +40,12 @@ system-test-deps:
 test: venv system-test-deps
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(VENV)/bin/lint-imports
 	DEBUG=True $(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 lint:
-	$(PY) -m ruff check . && $(PY) -m ruff format --check .
+	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(VENV)/bin/lint-imports
 
 format:
 	$(PY) -m ruff check --fix . && $(PY) -m ruff format .

@@ -49,6 +49,7 @@ def benchmark_environment(
         RECEPTION_CA_BUNDLE=ca_bundle,
         RECEPTION_ALLOWED_MAIL_HOSTS=",".join(mail_hosts),
         EMAIL_URL="consolemail://",
+        SITE_URL="http://127.0.0.1:8000",
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),
     )

@@ -1,4 +1,4 @@
-"""How many DIAN e-mails per second the pure parser handles, single process and with a pool.
+"""How many DIAN e-mails per second the pure parser handles: one process, and the fetch's pool.
 
 Run: .venv/bin/python benchmarks/dian_parse.py [N]   (N factory e-mails, default 2000)
 The ingestion target is a third of the bare IMAP fetch rate (~2,000 messages/s here).
@@ -6,17 +6,20 @@ The ingestion target is a third of the bare IMAP fetch rate (~2,000 messages/s h
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+import django
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from invoices.dian.archive import extract_zip
 from invoices.dian.checks import document_checks
 from invoices.dian.mime import read_envelope, split_headers, walk_leaves
-from invoices.dian.parse import document_in_entries, parse_batch, parse_message
+from invoices.dian.parse import document_in_entries, parse_message
 from invoices.dian.subject import parse_subject
 from invoices.dian.types import DEFAULT_LIMITS
 from tests.factories.dian import build_mail
@@ -49,7 +52,18 @@ def main() -> None:
     assert all(result.ok for result in results), {r.reason for r in results}
 
     _timed("parse_message, 1 process", count, lambda: [parse_message(r) for r in raws])
-    _timed("parse_batch, 2 processes", count, lambda: parse_batch(raws, processes=2))
+    # The pool is the fetch's (reception.processing), which needs the project's settings.
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("DEBUG", "True")
+    django.setup()
+    from reception.processing import parse_many, parse_pool
+
+    with parse_pool(2) as pool:
+        _timed(
+            "parse_many, 2 processes",
+            count,
+            lambda: parse_many(raws, executor=pool, limits=DEFAULT_LIMITS),
+        )
 
     print("per stage (1 process):")
     limits = DEFAULT_LIMITS

@@ -7,6 +7,7 @@ development keys are refused, so a production deployment cannot start with them 
 
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import environ
 from csp import constants as csp_constants
@@ -17,6 +18,29 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+Number = TypeVar("Number", int, float)
+
+
+def env_int(name: str, default: int, *, minimum: int, maximum: int | None = None) -> int:
+    """An integer variable within its range, or a start refused with the reason."""
+    return _in_range(name, env.int(name, default=default), minimum, maximum)
+
+
+def env_float(name: str, default: float, *, minimum: float, maximum: float | None = None) -> float:
+    """A number variable within its range, or a start refused with the reason."""
+    return _in_range(name, env.float(name, default=default), minimum, maximum)
+
+
+def _in_range(name: str, value: Number, minimum: Number, maximum: Number | None) -> Number:
+    # A 0 or negative batch size, timeout or count would crash or stall a fetch much later,
+    # far from its cause: refuse to start instead, naming the variable.
+    if value < minimum or (maximum is not None and value > maximum):
+        allowed = f"at least {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+        raise ImproperlyConfigured(f"{name} must be {allowed}, not {value}.")
+    return value
+
 
 DEV_SECRET_KEY = "dev-only-secret-key-not-for-production"  # noqa: S105
 DEV_ENCRYPTION_KEY = "dev-only-encryption-key-not-for-production"
@@ -64,7 +88,12 @@ CRYPTOGRAPHY_SALT = "recepcion-fe.secrets"
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000" if DEBUG else "").rstrip("/")
+if not SITE_URL:
+    # The links in e-mails (a backup's confirmation) would otherwise point at localhost.
+    raise ImproperlyConfigured(
+        "SITE_URL must be set when DEBUG is off, e.g. https://recepcion.example.com."
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -113,7 +142,7 @@ TEMPLATES = [
 VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
-DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DATABASES["default"].setdefault("CONN_MAX_AGE", env_int("CONN_MAX_AGE", 0, minimum=0))
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # A file, not memory: tests that run the worker or a fetch in another process share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
@@ -155,33 +184,35 @@ MICROSOFT_AUTHORITY_HOST = env.str(
     "MICROSOFT_AUTHORITY_HOST", default="https://login.microsoftonline.com"
 ).rstrip("/")
 RECEPTION_CA_BUNDLE = env.str("RECEPTION_CA_BUNDLE", default="") or None
-RECEPTION_NETWORK_TIMEOUT = env.float("RECEPTION_NETWORK_TIMEOUT", default=30.0)
+RECEPTION_NETWORK_TIMEOUT = env_float("RECEPTION_NETWORK_TIMEOUT", 30.0, minimum=0.1, maximum=600.0)
 # Hosts a mailbox credential may be sent to beyond Microsoft's (tokens) and public addresses on
 # the IMAP/POP ports (passwords): "host" or "host:port", comma-separated; labs and tests.
 RECEPTION_ALLOWED_MAIL_HOSTS = env.list("RECEPTION_ALLOWED_MAIL_HOSTS", default=[])
-RECEPTION_MAX_MESSAGE_BYTES = env.int("RECEPTION_MAX_MESSAGE_BYTES", default=25 * 1024 * 1024)
-RECEPTION_MAX_MESSAGES_PER_RUN = env.int("RECEPTION_MAX_MESSAGES_PER_RUN", default=2000)
-RECEPTION_FETCH_BATCH_SIZE = env.int("RECEPTION_FETCH_BATCH_SIZE", default=100)
+RECEPTION_MAX_MESSAGE_BYTES = env_int("RECEPTION_MAX_MESSAGE_BYTES", 25 * 1024 * 1024, minimum=1024)
+RECEPTION_MAX_MESSAGES_PER_RUN = env_int("RECEPTION_MAX_MESSAGES_PER_RUN", 2000, minimum=1)
+RECEPTION_FETCH_BATCH_SIZE = env_int("RECEPTION_FETCH_BATCH_SIZE", 100, minimum=1, maximum=10_000)
 # Processes that parse a fetch's e-mails beside the one that downloads and records them; the
 # pool only starts for a batch of 8 or more, and never inside a daemonic worker process.
-RECEPTION_PARSE_PROCESSES = env.int("RECEPTION_PARSE_PROCESSES", default=2)
-RECEPTION_FETCH_INTERVAL_MINUTES = env.int("RECEPTION_FETCH_INTERVAL_MINUTES", default=5)
-RECEPTION_SECRET_WARNING_DAYS = env.int("RECEPTION_SECRET_WARNING_DAYS", default=5)
-RECEPTION_TRANSIENT_FAILURES_TO_INACTIVATE = env.int(
-    "RECEPTION_TRANSIENT_FAILURES_TO_INACTIVATE", default=5
+RECEPTION_PARSE_PROCESSES = env_int("RECEPTION_PARSE_PROCESSES", 2, minimum=1, maximum=64)
+RECEPTION_FETCH_INTERVAL_MINUTES = env_int("RECEPTION_FETCH_INTERVAL_MINUTES", 5, minimum=1)
+RECEPTION_SECRET_WARNING_DAYS = env_int("RECEPTION_SECRET_WARNING_DAYS", 5, minimum=0)
+RECEPTION_TRANSIENT_FAILURES_TO_INACTIVATE = env_int(
+    "RECEPTION_TRANSIENT_FAILURES_TO_INACTIVATE", 5, minimum=1
 )
-RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS = env.float(
-    "RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS", default=6.0
+RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS = env_float(
+    "RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS", 6.0, minimum=0.0
 )
-RECEPTION_BACKUP_CONFIRMATION_DAYS = env.int("RECEPTION_BACKUP_CONFIRMATION_DAYS", default=7)
+RECEPTION_BACKUP_CONFIRMATION_DAYS = env_int("RECEPTION_BACKUP_CONFIRMATION_DAYS", 7, minimum=1)
 
 # --- Background worker (django-q2) -----------------------------------------------------------
 Q_REDIS_URL = env.str("Q_REDIS_URL", default="")
+Q_TASK_TIMEOUT = env_int("Q_TASK_TIMEOUT", 1800, minimum=60)
 Q_CLUSTER = {
     "name": "recepcion-fe",
-    "workers": env.int("Q_WORKERS", default=2),
-    "timeout": env.int("Q_TASK_TIMEOUT", default=1800),
-    "retry": env.int("Q_TASK_TIMEOUT", default=1800) + 300,
+    "workers": env_int("Q_WORKERS", 2, minimum=1, maximum=64),
+    "timeout": Q_TASK_TIMEOUT,
+    # A task is retried only after it surely timed out, never while it still runs.
+    "retry": Q_TASK_TIMEOUT + 300,
     "max_attempts": 1,
     "catch_up": False,
     "save_limit": 1000,
@@ -210,7 +241,7 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 if proxy_ssl_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
@@ -221,7 +252,7 @@ if proxy_ssl_header := env.str("SECURE_PROXY_SSL_HEADER", default=""):
             'e.g. "HTTP_X_FORWARDED_PROTO,https".'
         )
     SECURE_PROXY_SSL_HEADER = (header_name, header_value)
-TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0, maximum=10)
 SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -253,8 +284,8 @@ AUTHENTICATION_BACKENDS = [
 ]
 # The CSP header is added after axes may have replaced the answer with its lockout page.
 MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]
-AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"

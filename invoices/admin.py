@@ -10,14 +10,13 @@ organization's document is a 404, so its existence does not leak. Documents are 
 from __future__ import annotations
 
 import datetime
-import re
 from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, QuerySet
 from django.http import (
     FileResponse,
     Http404,
@@ -37,6 +36,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from config.storage import private_storage
 from invoices import services
 from invoices.business_days import business_days_left, goods_received_window
 from invoices.display import PRETTY_XML_MAX_BYTES, format_amount, pretty_xml
@@ -44,43 +44,15 @@ from invoices.exceptions import ReviewRefused
 from invoices.exports import csv_lines, xlsx_file
 from invoices.forms import AcceptForm, ClaimForm, ReviewNoteForm
 from invoices.models import DocumentType, ReceivedDocument, ReviewStatus
+from invoices.selectors import (
+    document_badges,
+    search_documents,
+    visible_documents,
+    visible_mailboxes,
+)
 from organizations.admin import OrganizationScopedAdminMixin
 from organizations.roles import Action
 from organizations.scoping import allows_anywhere, scope_queryset
-from reception.models import ReceptionMailbox
-from reception.storage import private_storage
-
-_CUFE_TERM = re.compile(r"[0-9a-fA-F]{40,200}")
-_NIT_TERM = re.compile(r"(\d{5,15}|\d{1,3}(?:\.\d{3})+)(?:-\d)?")
-
-
-def visible_documents(user: Any) -> QuerySet[ReceivedDocument]:
-    """The documents `user` may read, by the role in each organization.
-
-    The scope carries the organization ids as constants: PostgreSQL then walks the
-    (organization, -issue_date, -id) index in order and stops after one page, where a
-    sub-select made it sort every document of the organization.
-    """
-    return scope_queryset(ReceivedDocument.objects.all(), user, action=Action.DOCUMENT_VIEW)
-
-
-def search_documents(queryset: QuerySet, term: str) -> QuerySet:
-    """Search that stays on an index for the common cases.
-
-    A CUFE (hex) is an exact match on the indexed cufe; a NIT-looking term is an exact match on
-    the indexed supplier_nit or on the document number; anything else also looks inside the
-    supplier's name, which scans the organization's documents (see benchmarks/README.md).
-    """
-    term = " ".join(term.split())
-    if not term:
-        return queryset
-    if _CUFE_TERM.fullmatch(term):
-        return queryset.filter(cufe__in={term, term.lower()})
-    match = Q(number=term) | Q(number=term.upper())
-    if _NIT_TERM.fullmatch(term):
-        nit = term.split("-")[0].replace(".", "")
-        return queryset.filter(match | Q(supplier_nit=nit))
-    return queryset.filter(match | Q(supplier_name__icontains=term))
 
 
 def _start_of_day(day: datetime.date) -> datetime.datetime:
@@ -147,15 +119,7 @@ class MailboxFilter(admin.SimpleListFilter):
     parameter_name = "buzon"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
-        mailboxes = (
-            scope_queryset(
-                ReceptionMailbox.objects.all(), request.user, action=Action.DOCUMENT_VIEW
-            )
-            .select_related("organization")
-            .only("username", "organization__name")
-            .order_by("username")
-        )
-        return [(str(mailbox.pk), str(mailbox)) for mailbox in mailboxes]
+        return [(str(mailbox.pk), str(mailbox)) for mailbox in visible_mailboxes(request.user)]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         value = self.value()
@@ -596,36 +560,6 @@ def _apply_review(
     return services.document_claim(
         document=document, actor=actor, concept=data["concept"], reason=data["reason"]
     )
-
-
-def document_badges(document: ReceivedDocument) -> list[tuple[str, str, str]]:
-    """(kind, explanation, label) of each alert worth a glance in the list."""
-    findings = [w for w in document.warnings if isinstance(w, dict)]
-    badges = []
-    if getattr(document, "has_twin", False):
-        badges.append(
-            (
-                "duplicate",
-                _("Otro documento de este proveedor tiene el mismo número"),
-                _("Duplicado"),
-            )
-        )
-    rejected = document.dian_response_code not in ("", "02")
-    if rejected or any(w.get("severity") == "error" for w in findings):
-        badges.append(("error", _("La DIAN no lo validó o tiene errores"), _("Error")))
-    if document.is_test_environment:
-        badges.append(("test", _("Ambiente de habilitación, sin validez fiscal"), _("Pruebas")))
-    warnings = [w for w in findings if w.get("severity") != "error"]
-    if warnings:
-        badges.append(
-            (
-                "warning",
-                "; ".join(str(w.get("message", "")) for w in warnings),
-                ngettext("%(n)d advertencia", "%(n)d advertencias", len(warnings))
-                % {"n": len(warnings)},
-            )
-        )
-    return badges
 
 
 def _file_response(

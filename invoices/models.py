@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from reception.storage import get_private_storage
+from config.storage import get_private_storage
 
 AMOUNT = {"max_digits": 22, "decimal_places": 6}
 

@@ -1,29 +1,316 @@
 """Operations on received documents: the only writers of their state.
 
-The admin, the commands and the tasks call these functions; nothing else saves a document.
-Each concern keeps its own section below: the review (the buyer's RADIAN events) is one;
-registering documents from recorded e-mails gets another.
+The admin, the commands, the tasks and reception's processing call these functions; nothing
+else saves a document, its taxes or its note links. Each concern keeps its own section below:
+registering documents from parsed e-mails is one, the review (the buyer's RADIAN events) another.
 """
 
 from __future__ import annotations
 
 import datetime
+import enum
+import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.rows import rows_update
+from config.storage import content_save
 from invoices.business_days import tacit_acceptance_deadline
+from invoices.dian import DocumentFacts, Outcome, ParsedMail, Severity
+from invoices.dian.checks import check_buyer
 from invoices.exceptions import ReviewRefused
 from invoices.models import (
     ClaimConcept,
+    DocumentTax,
     DocumentType,
     ReceivedDocument,
     ReviewEvent,
     ReviewStatus,
 )
+from organizations.models import Organization
+
+# --- Registering documents from parsed e-mails -------------------------------------------------
+#
+# The same CUFE twice never makes a second document: the database's unique constraint backs the
+# check made here. The caller (reception's processing) owns the transaction that also records
+# each e-mail's outcome, so a batch is decided whole or not at all.
+
+BOGOTA = ZoneInfo("America/Bogota")
+TAX_NAMES = {"01": "IVA", "02": "IC", "03": "ICA", "04": "INC", "05": "ReteIVA", "06": "ReteRenta"}
+
+
+class RegistrationOutcome(enum.StrEnum):
+    """What became of one parsed e-mail (the values are the ledger's outcomes)."""
+
+    DOCUMENT = "document"
+    DUPLICATE = "duplicate"
+    NOT_DIAN = "not_dian"
+    REJECTED = "rejected"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class DocumentItem:
+    """One parsed e-mail to register, with where it came from (kept on the document)."""
+
+    parsed: ParsedMail
+    mailbox_id: int | None = None
+    source_message_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Registration:
+    """The answer for one item: the document registered, or the reason it was not."""
+
+    outcome: RegistrationOutcome
+    code: str
+    reason: str
+    document: ReceivedDocument | None = None
+
+
+def documents_register(
+    *, organization: Organization, items: Sequence[DocumentItem]
+) -> list[Registration]:
+    """Register the documents of a batch of parsed e-mails, once per CUFE, in the items' order.
+
+    Returns one Registration per item. A batch at a time: the documents and their taxes are
+    bulk-created and notes linked to their invoices (whichever of the two arrived first) with a
+    handful of queries, not a few per document.
+    """
+    if not items:
+        return []
+    cufes = [item.parsed.facts.cufe for item in items if item.parsed.ok and item.parsed.facts]
+    with transaction.atomic():
+        registered = dict(
+            ReceivedDocument.objects.filter(organization=organization, cufe__in=cufes).values_list(
+                "cufe", "number"
+            )
+        )
+        answers: list[Registration] = []
+        documents: list[ReceivedDocument] = []
+        taxes: list[list[DocumentTax]] = []
+        for item in items:
+            answer = _decide(item, organization, registered)
+            if answer.document is not None:
+                registered[answer.document.cufe] = answer.document.number
+                documents.append(answer.document)
+                taxes.append(_taxes(item.parsed))
+            answers.append(answer)
+        ReceivedDocument.objects.bulk_create(documents)
+        DocumentTax.objects.bulk_create(
+            [
+                tax
+                for document, document_taxes in zip(documents, taxes, strict=True)
+                for tax in _attach(document_taxes, document)
+            ]
+        )
+        _link_notes(organization.pk, documents)
+    return answers
+
+
+def _decide(
+    item: DocumentItem, organization: Organization, registered: dict[str, str]
+) -> Registration:
+    result = item.parsed
+    if not result.ok or result.facts is None:
+        outcome = (
+            RegistrationOutcome.NOT_DIAN
+            if result.outcome == Outcome.NOT_DIAN
+            else RegistrationOutcome.ERROR
+        )
+        return Registration(outcome, str(result.outcome), result.reason)
+    facts = result.facts
+    wrong_buyer = check_buyer(facts, organization.nit)
+    if wrong_buyer:
+        return Registration(
+            RegistrationOutcome.REJECTED,
+            "wrong_buyer",
+            _("%(reason)s: el comprador es %(buyer)s y la organización %(nit)s")
+            % {"reason": wrong_buyer, "buyer": facts.buyer.nit or "?", "nit": organization.nit},
+        )
+    errors = [check for check in result.checks if check.severity == Severity.ERROR]
+    if errors:
+        return Registration(
+            RegistrationOutcome.ERROR,
+            errors[0].code,
+            "; ".join(check.message for check in errors),
+        )
+    if facts.cufe in registered:
+        return Registration(
+            RegistrationOutcome.DUPLICATE,
+            "duplicate",
+            _("Duplicado: el CUFE %(cufe)s ya está registrado (documento %(number)s)")
+            % {"cufe": facts.cufe, "number": registered[facts.cufe]},
+        )
+    if facts.issue_date is None or facts.payable_amount is None:
+        missing = _("fecha de emisión") if facts.issue_date is None else _("total a pagar")
+        return Registration(
+            RegistrationOutcome.ERROR,
+            "xml_incomplete",
+            _("El documento no trae %(field)s") % {"field": missing},
+        )
+    return Registration(
+        RegistrationOutcome.DOCUMENT,
+        "ok",
+        _("Documento %(number)s registrado") % {"number": facts.number},
+        _document(item, organization),
+    )
+
+
+def _document(item: DocumentItem, organization: Organization) -> ReceivedDocument:
+    result = item.parsed
+    facts = result.facts
+    assert facts is not None
+    reference = facts.referenced_invoice
+    validation = facts.dian_validation
+    document = ReceivedDocument(
+        organization=organization,
+        mailbox_id=item.mailbox_id,
+        source_message_id=item.source_message_id,
+        document_type=DocumentType(facts.document_type.value),
+        type_code=facts.type_code,
+        number=facts.number,
+        cufe=facts.cufe,
+        cufe_scheme=facts.cufe_scheme or "",
+        issue_date=facts.issue_date,
+        issue_time=_bogota_time(facts),
+        supplier_nit=facts.supplier.nit or "",
+        supplier_check_digit=facts.supplier.check_digit or "",
+        supplier_name=facts.supplier.name or "",
+        buyer_nit=facts.buyer.nit or "",
+        buyer_check_digit=facts.buyer.check_digit or "",
+        buyer_name=facts.buyer.name or "",
+        currency=facts.currency or "COP",
+        line_extension_amount=facts.line_extension_amount,
+        tax_exclusive_amount=facts.tax_exclusive_amount,
+        tax_inclusive_amount=facts.tax_inclusive_amount,
+        payable_amount=facts.payable_amount,
+        tax_amount=sum((t.tax_amount or Decimal(0) for t in facts.taxes), Decimal(0)),
+        is_test_environment=facts.is_test_environment,
+        dian_validated=facts.is_dian_validated,
+        dian_response_code=(validation.response_code or "") if validation else "",
+        referenced_number=(reference.number or "") if reference else "",
+        referenced_cufe=(reference.cufe or "") if reference else "",
+        warnings=[
+            {"code": check.code, "severity": str(check.severity), "message": check.message}
+            for check in result.checks
+        ],
+    )
+    stem = _file_stem(organization.pk, facts.cufe)
+    document.xml_file.name = content_save(f"{stem}.xml", result.xml or b"")
+    if result.pdf:
+        document.pdf_file.name = content_save(f"{stem}.pdf", result.pdf)
+    return document
+
+
+def _bogota_time(facts: DocumentFacts) -> datetime.time | None:
+    """The issue time on Bogotá's clock (the database keeps times without offsets)."""
+    issued_at = facts.issued_at
+    if issued_at is None or facts.issue_time is None:
+        return None
+    if timezone.is_naive(issued_at):
+        return issued_at.time()
+    return timezone.localtime(issued_at, BOGOTA).time()
+
+
+def _file_stem(organization_id: int, cufe: str) -> str:
+    """Content-addressed by CUFE, so a re-run writes the same name and never a second copy."""
+    digest = hashlib.sha256(cufe.encode()).hexdigest()
+    return f"documents/{organization_id}/{digest[:2]}/{digest}"
+
+
+def _taxes(result: ParsedMail) -> list[DocumentTax]:
+    facts = result.facts
+    assert facts is not None
+    return [
+        DocumentTax(
+            scheme_id=line.scheme_id,
+            name=line.scheme_name or TAX_NAMES.get(line.scheme_id, ""),
+            percent=line.percent,
+            taxable_amount=line.taxable_amount,
+            amount=line.tax_amount or Decimal(0),
+            is_withholding=withholding,
+        )
+        for withholding, lines in ((False, facts.taxes), (True, facts.withholdings))
+        for line in lines
+    ]
+
+
+def _attach(taxes: list[DocumentTax], document: ReceivedDocument) -> list[DocumentTax]:
+    for tax in taxes:
+        tax.document = document
+    return taxes
+
+
+def _link_notes(organization_id: int, documents: list[ReceivedDocument]) -> None:
+    """Point notes at their invoice, whichever of the two arrived first.
+
+    A handful of queries per batch, not per note: a fetch of thousands registers notes by the
+    hundred.
+    """
+    if not documents:
+        return
+    scope = ReceivedDocument.objects.filter(organization_id=organization_id)
+    linked: list[ReceivedDocument] = []
+    notes = [
+        note
+        for note in documents
+        if note.document_type != DocumentType.INVOICE
+        and (note.referenced_cufe or note.referenced_number)
+    ]
+    if notes:
+        cufes = {note.referenced_cufe for note in notes if note.referenced_cufe}
+        numbers = {note.referenced_number for note in notes if note.referenced_number}
+        # In the model's order, so each note takes the same invoice .first() would give it.
+        candidates = list(
+            scope.filter(
+                Q(cufe__in=cufes) | Q(number__in=numbers, document_type=DocumentType.INVOICE)
+            ).values_list("pk", "cufe", "number", "document_type")
+        )
+        for note in notes:
+            invoice_id = next(
+                (
+                    pk
+                    for pk, cufe, number, kind in candidates
+                    if pk != note.pk
+                    and (
+                        (note.referenced_cufe and cufe == note.referenced_cufe)
+                        or (
+                            note.referenced_number
+                            and number == note.referenced_number
+                            and kind == DocumentType.INVOICE
+                        )
+                    )
+                ),
+                None,
+            )
+            if invoice_id:
+                note.referenced_document_id = invoice_id
+                linked.append(note)
+    invoices = {d.cufe: d.pk for d in documents if d.document_type == DocumentType.INVOICE}
+    numbers_ = {d.number: d.pk for d in documents if d.document_type == DocumentType.INVOICE}
+    if invoices:
+        waiting = (
+            scope.filter(referenced_document__isnull=True)
+            .exclude(document_type=DocumentType.INVOICE)
+            .exclude(pk__in=[note.pk for note in linked])
+            .filter(Q(referenced_cufe__in=list(invoices)) | Q(referenced_number__in=list(numbers_)))
+            .values_list("pk", "referenced_cufe", "referenced_number")
+        )
+        for note_id, cufe, number in waiting:
+            invoice_id = invoices.get(cufe) or (numbers_.get(number) if not cufe else None)
+            if invoice_id:
+                linked.append(ReceivedDocument(pk=note_id, referenced_document_id=invoice_id))
+    rows_update(ReceivedDocument, ("referenced_document",), linked)
+
 
 # --- Review: the buyer's RADIAN events ---------------------------------------------------------
 #

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Membership, Organization
 from organizations.roles import Action
-from organizations.scoping import allows, allows_anywhere, scope_queryset
+from organizations.scoping import allows, allows_anywhere, allows_everything, scope_queryset
 from organizations.services import membership_set, organization_add
 
 
@@ -129,7 +129,7 @@ class SuperuserOnlyAdminMixin:
 
 
 def _superuser(request: HttpRequest) -> bool:
-    return bool(request.user.is_active and request.user.is_superuser)
+    return allows_everything(request.user)
 
 
 def restrict_other_admins(site: AdminSite) -> None:

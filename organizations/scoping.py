@@ -33,11 +33,17 @@ def allows(user: User, action: Action, organization_id: int) -> bool:
     return _memberships(user).get(organization_id) in roles
 
 
+def allows_everything(user: User) -> bool:
+    """Is `user` an active superuser: the only one who sees the admins no role scopes (users,
+    groups, background tasks), whatever Django permissions an account was given by hand."""
+    return bool(user.is_active and user.is_superuser)
+
+
 def organizations_allowing(user: User, action: Action) -> list[int] | None:
     """Ids of the organizations where `user` may do `action`; None means every organization.
 
     A list of constants rather than a sub-select: PostgreSQL then plans a scoped list on the
-    organization's index (see invoices.admin.visible_documents).
+    organization's index (see invoices.selectors.visible_documents).
     """
     if not user.is_active:
         return []

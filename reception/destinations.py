@@ -16,7 +16,7 @@ from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext as _
 
-from reception.exceptions import ReceptionError
+from reception.exceptions import DestinationRefused
 from reception.models import ServerType
 from reception.transports.base import (
     MAIL_PORTS,
@@ -33,15 +33,6 @@ from reception.transports.destinations import (
     parse_allowed_hosts,
     resolve,
 )
-
-
-class DestinationRefused(ReceptionError):
-    """A configuration names a destination its credential may not be sent to."""
-
-    def __init__(self, refusal: Refusal) -> None:
-        super().__init__(refusal_message(refusal))
-        self.refusal = refusal
-        self.field = refusal.field
 
 
 def allowed_mail_hosts() -> tuple[AllowedHost, ...]:
@@ -126,4 +117,4 @@ def destination_check_on_save(*, server_type: str, host: str, port: int) -> None
             return
         refusal = address_refusal(auth, host, port, addresses, allowed)
     if refusal is not None:
-        raise DestinationRefused(refusal)
+        raise DestinationRefused(refusal, refusal_message(refusal))

@@ -8,13 +8,15 @@ every cause is listed, the most likely first, each with its fix. The result is p
 
 from __future__ import annotations
 
-import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from reception.destinations import refusal_message
 from reception.transports import (
@@ -33,7 +35,7 @@ from reception.transports import (
     TransportError,
     open_mailbox,
 )
-from reception.transports.base import Refusal, scrub
+from reception.transports.base import GUID, STANDARD_PORTS, Refusal, scrub
 from reception.transports.destinations import (
     MICROSOFT_MAIL_HOSTS,
     check_addresses,
@@ -45,14 +47,6 @@ from reception.transports.destinations import (
 from reception.transports.tokens import ROLE_BY_PROTOCOL
 
 OUTLOOK_HOST = "outlook.office365.com"
-#: The ports the guide gives, and the usual ones for STARTTLS.
-GUIDE_PORTS: dict[tuple[MailProtocol, Security], int] = {
-    (MailProtocol.IMAP, Security.SSL): 993,
-    (MailProtocol.POP3, Security.SSL): 995,
-    (MailProtocol.IMAP, Security.STARTTLS): 143,
-    (MailProtocol.POP3, Security.STARTTLS): 110,
-}
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
 
 
 class Section(StrEnum):
@@ -264,7 +258,7 @@ def _protocol_name(settings: MailboxSettings) -> str:
 
 
 def _guide_port(settings: MailboxSettings) -> int:
-    return GUIDE_PORTS[settings.protocol, settings.security]
+    return STANDARD_PORTS[settings.protocol, settings.security]
 
 
 def _server_values_cause(settings: MailboxSettings) -> Cause | None:
@@ -293,8 +287,8 @@ def _security_mismatch_cause(settings: MailboxSettings) -> Cause:
             "(IMAP en lugar de POP3 o al revés)."
         )
         % {
-            "ssl": GUIDE_PORTS[settings.protocol, Security.SSL],
-            "starttls": GUIDE_PORTS[settings.protocol, Security.STARTTLS],
+            "ssl": STANDARD_PORTS[settings.protocol, Security.SSL],
+            "starttls": STANDARD_PORTS[settings.protocol, Security.STARTTLS],
         },
         Section.CONFIGURATION,
     )
@@ -404,64 +398,106 @@ def _permission_cause(role: str) -> Cause:
     )
 
 
+@dataclass(frozen=True)
+class _Hint:
+    """One cause of a token failure as the guide words it; `values` fill its placeholders."""
+
+    text: str | Promise
+    section: Section | None = None
+    values: Callable[[MailboxSettings], dict[str, str]] | None = None
+
+    def cause(self, settings: MailboxSettings) -> Cause:
+        text = str(self.text)
+        return Cause(text % self.values(settings) if self.values else text, self.section)
+
+
+_NOT_ANSWERED = (
+    _Hint(gettext_lazy("Entra ID no respondió a tiempo; se reintentará automáticamente.")),
+)
+
+#: What Entra ID's refusal of a token means, by kind, in the order the causes are likelier.
+_TOKEN_HINTS: dict[ErrorKind, tuple[_Hint, ...]] = {
+    ErrorKind.TENANT_NOT_FOUND: (
+        _Hint(
+            gettext_lazy(
+                "El Id. Tenant «%(tenant)s» no existe en Entra ID. Copie el «Id. de directorio "
+                "(inquilino)» de la página de la aplicación registrada, sin espacios."
+            ),
+            Section.APP_REGISTRATION,
+            lambda settings: {"tenant": settings.tenant_id},
+        ),
+    ),
+    ErrorKind.APP_NOT_FOUND: (
+        _Hint(
+            gettext_lazy(
+                "El Id. Aplicación «%(app)s» no es el «Id. de aplicación (cliente)» de la "
+                "aplicación registrada (no use el Id. de objeto)."
+            ),
+            Section.APP_REGISTRATION,
+            lambda settings: {"app": settings.client_id},
+        ),
+        _Hint(
+            gettext_lazy(
+                "La aplicación está registrada en otro directorio (tenant): el Id. Tenant "
+                "debe ser el del mismo directorio donde se registró la aplicación."
+            ),
+            Section.APP_REGISTRATION,
+        ),
+    ),
+    ErrorKind.EXPIRED_SECRET: (
+        _Hint(
+            gettext_lazy(
+                "El secreto expiró. Cree un secreto nuevo en la aplicación e ingrese su "
+                "«Valor» en la ventana de parámetros."
+            ),
+            Section.SECRET_RENEWAL,
+        ),
+    ),
+    ErrorKind.AUTHORITY_UNAVAILABLE: _NOT_ANSWERED,
+    ErrorKind.TIMEOUT: _NOT_ANSWERED,
+    ErrorKind.NETWORK: _NOT_ANSWERED,
+    ErrorKind.TLS: (
+        _Hint(
+            gettext_lazy(
+                "No se pudo verificar el certificado de Entra ID. Si la red de la empresa "
+                "inspecciona el tráfico TLS, el administrador del sistema debe agregar la CA "
+                "corporativa en RECEPTION_CA_BUNDLE."
+            )
+        ),
+    ),
+}
+_SECRET_IS_ITS_ID = _Hint(
+    gettext_lazy(
+        "El secreto configurado tiene forma de Id.: es el «Id. de secreto». Copie la "
+        "columna «Valor» del secreto (solo se ve al crearlo; si ya no se ve, cree uno "
+        "nuevo)."
+    ),
+    Section.SECRET_RENEWAL,
+)
+_SECRET_INVALID = _Hint(
+    gettext_lazy(
+        "El secreto no es válido: copie la columna «Valor» del secreto, no su «Id. de "
+        "secreto», sin espacios. Si ya no puede verlo, cree un secreto nuevo."
+    ),
+    Section.SECRET_RENEWAL,
+)
+_TOKEN_REFUSED = _Hint(
+    gettext_lazy(
+        "Entra ID rechazó la solicitud del token: revise el registro de la aplicación y "
+        "los datos copiados (detalle técnico arriba)."
+    ),
+    Section.APP_REGISTRATION,
+)
+
+
 def _token_causes(
     error: TransportError, settings: MailboxSettings, claims: TokenClaims | None
 ) -> list[Cause]:
+    """The table's causes for the kind; three kinds depend on what was configured or granted."""
     kind = error.kind
-    if kind == ErrorKind.TENANT_NOT_FOUND:
-        return [
-            Cause(
-                _(
-                    "El Id. Tenant «%(tenant)s» no existe en Entra ID. Copie el «Id. de directorio "
-                    "(inquilino)» de la página de la aplicación registrada, sin espacios."
-                )
-                % {"tenant": settings.tenant_id},
-                Section.APP_REGISTRATION,
-            )
-        ]
-    if kind == ErrorKind.APP_NOT_FOUND:
-        return [
-            Cause(
-                _(
-                    "El Id. Aplicación «%(app)s» no es el «Id. de aplicación (cliente)» de la "
-                    "aplicación registrada (no use el Id. de objeto)."
-                )
-                % {"app": settings.client_id},
-                Section.APP_REGISTRATION,
-            ),
-            Cause(
-                _(
-                    "La aplicación está registrada en otro directorio (tenant): el Id. Tenant "
-                    "debe ser el del mismo directorio donde se registró la aplicación."
-                ),
-                Section.APP_REGISTRATION,
-            ),
-        ]
     if kind == ErrorKind.INVALID_SECRET:
-        looks_like_id = bool(_GUID.match(settings.client_secret.strip()))
-        text = (
-            _(
-                "El secreto configurado tiene forma de Id.: es el «Id. de secreto». Copie la "
-                "columna «Valor» del secreto (solo se ve al crearlo; si ya no se ve, cree uno "
-                "nuevo)."
-            )
-            if looks_like_id
-            else _(
-                "El secreto no es válido: copie la columna «Valor» del secreto, no su «Id. de "
-                "secreto», sin espacios. Si ya no puede verlo, cree un secreto nuevo."
-            )
-        )
-        return [Cause(text, Section.SECRET_RENEWAL)]
-    if kind == ErrorKind.EXPIRED_SECRET:
-        return [
-            Cause(
-                _(
-                    "El secreto expiró. Cree un secreto nuevo en la aplicación e ingrese su "
-                    "«Valor» en la ventana de parámetros."
-                ),
-                Section.SECRET_RENEWAL,
-            )
-        ]
+        looks_like_id = bool(GUID.match(settings.client_secret.strip()))
+        return [(_SECRET_IS_ITS_ID if looks_like_id else _SECRET_INVALID).cause(settings)]
     role = ROLE_BY_PROTOCOL[settings.protocol]
     if kind == ErrorKind.CONSENT_MISSING:
         return [_consent_cause(role)]
@@ -471,27 +507,7 @@ def _token_causes(
         # With another role present, consent was given once: the permission is what is missing.
         has_other_roles = bool(claims and claims.roles)
         return [permission, consent] if has_other_roles else [consent, permission]
-    if kind in (ErrorKind.AUTHORITY_UNAVAILABLE, ErrorKind.TIMEOUT, ErrorKind.NETWORK):
-        return [Cause(_("Entra ID no respondió a tiempo; se reintentará automáticamente."))]
-    if kind == ErrorKind.TLS:
-        return [
-            Cause(
-                _(
-                    "No se pudo verificar el certificado de Entra ID. Si la red de la empresa "
-                    "inspecciona el tráfico TLS, el administrador del sistema debe agregar la CA "
-                    "corporativa en RECEPTION_CA_BUNDLE."
-                )
-            )
-        ]
-    return [
-        Cause(
-            _(
-                "Entra ID rechazó la solicitud del token: revise el registro de la aplicación y "
-                "los datos copiados (detalle técnico arriba)."
-            ),
-            Section.APP_REGISTRATION,
-        )
-    ]
+    return [hint.cause(settings) for hint in _TOKEN_HINTS.get(kind, (_TOKEN_REFUSED,))]
 
 
 def _classic_mistake_cause(

@@ -22,17 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.storage import content_save
 from invoices.dian import ParsedMail
-from invoices.ingestion import (
-    POOL_MIN_MESSAGES,
-    RecordedMessage,
-    configured_limits,
-    messages_process,
-    parse_pool,
-    parse_start,
-)
 from reception.connection import fetch_tokens, mailbox_settings
-from reception.exceptions import MailboxBusy, ReceptionError
+from reception.exceptions import MailboxBusy, MailboxUnreachable
 from reception.locks import MailboxLock
 from reception.models import (
     FetchRun,
@@ -43,7 +36,14 @@ from reception.models import (
     ReceptionMailbox,
     ServerState,
 )
-from reception.storage import content_save
+from reception.processing import (
+    POOL_MIN_MESSAGES,
+    RecordedMessage,
+    configured_limits,
+    messages_process,
+    parse_pool,
+    parse_start,
+)
 from reception.transports.base import TransportError
 from reception.transports.imap import (
     FOLDER_ERRORS,
@@ -63,15 +63,6 @@ FOLDER_BY_OUTCOME = {
     MessageOutcome.REJECTED: FOLDER_ERRORS,
     MessageOutcome.ERROR: FOLDER_ERRORS,
 }
-
-
-class MailboxUnreachable(ReceptionError):
-    """The mailbox could not be reached or read; the run is recorded as failed."""
-
-    def __init__(self, error: TransportError, summary: FetchSummary) -> None:
-        super().__init__(error.detail)
-        self.error = error
-        self.summary = summary
 
 
 @dataclass
@@ -152,7 +143,7 @@ def mailbox_fetch(
         lock.release()
     _finish(run, summary, FetchRun.Outcome.OK, "")
     ReceptionMailbox.objects.filter(pk=mailbox.pk).update(last_fetch_at=timezone.now())
-    status.mailbox_record_success(mailbox, source=trigger)
+    status.mailbox_record_success(mailbox)
     return summary
 
 

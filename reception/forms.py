@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 
 from reception.destinations import refusal_message, static_refusal
 from reception.models import Protocol, ReceptionMailbox, Secret, Security, ServerType
+from reception.transports.base import GUID, STANDARD_PORTS
 from reception.validators import validate_secret_value
 
 INTRO_PARAGRAPHS = (
@@ -94,16 +95,9 @@ SUGGESTED_HOSTS = {
     (ServerType.GMAIL, Protocol.IMAP): "imap.gmail.com",
     (ServerType.GMAIL, Protocol.POP3): "pop.gmail.com",
 }
-SUGGESTED_PORTS = {
-    (Protocol.IMAP, Security.SSL): 993,
-    (Protocol.POP3, Security.SSL): 995,
-    (Protocol.IMAP, Security.STARTTLS): 143,
-    (Protocol.POP3, Security.STARTTLS): 110,
-}
 #: Types whose "Usuario" is an e-mail address; "Otro" servers may use any login name.
 EMAIL_LOGIN_TYPES = (ServerType.OUTLOOK_MODERN, ServerType.OUTLOOK_BASIC, ServerType.GMAIL)
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?$")
 
 #: What a shell or PowerShell would interpret in the user printed in the diagnosis' commands:
@@ -125,7 +119,7 @@ _MODERN_PASTED = (
 
 def suggested_server(server_type: str, protocol: str, security: str) -> tuple[str, int | None]:
     """The host and port the guide suggests for this combination ('' / None when unknown)."""
-    return SUGGESTED_HOSTS.get((server_type, protocol), ""), SUGGESTED_PORTS.get(
+    return SUGGESTED_HOSTS.get((server_type, protocol), ""), STANDARD_PORTS.get(
         (protocol, security)
     )
 
@@ -285,7 +279,7 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
                     {f"{t}:{p}": host for (t, p), host in SUGGESTED_HOSTS.items()}
                 ),
                 "data-suggested-ports": json.dumps(
-                    {f"{p}:{s}": port for (p, s), port in SUGGESTED_PORTS.items()}
+                    {f"{p}:{s}": port for (p, s), port in STANDARD_PORTS.items()}
                 ),
             }
         ),
@@ -663,7 +657,7 @@ class SecretRotationForm(SecretRulesMixin, forms.Form):
 
 
 def _as_guid(value: str) -> uuid.UUID | None:
-    return uuid.UUID(value) if _GUID.match(value or "") else None
+    return uuid.UUID(value) if GUID.match(value or "") else None
 
 
 def bogota_today() -> datetime.date:

@@ -17,6 +17,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Q
 from django.utils import timezone
 
+from reception.exceptions import LockLost
 from reception.models import ReceptionMailbox
 
 #: First key of the advisory lock pair, so ours never collide with another application's.
@@ -89,11 +90,6 @@ class MailboxLock:
         if taken:
             self._token = token
         return bool(taken)
-
-
-class LockLost(Exception):
-    def __init__(self, mailbox_id: int) -> None:
-        super().__init__(f"fetch lease of mailbox {mailbox_id} was taken over")
 
 
 def _me() -> str:

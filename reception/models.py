@@ -8,7 +8,7 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 from django_cryptography.fields import encrypt
 
-from reception.storage import get_private_storage
+from config.storage import get_private_storage
 
 
 class ServerType(models.TextChoices):

@@ -23,7 +23,12 @@ from organizations.models import Organization
 from reception.connection import check_tokens, mailbox_settings
 from reception.destinations import destination_check_on_save
 from reception.diagnosis import Diagnosis, diagnose
-from reception.exceptions import ReceptionError, ServerTypeChangeNotConfirmed
+from reception.exceptions import (
+    BackupLinkInvalid,
+    BackupNotAwaitingConfirmation,
+    SecretNotApplicable,
+    ServerTypeChangeNotConfirmed,
+)
 from reception.models import MailboxStatus, Protocol, ReceptionMailbox, Secret, ServerType
 from reception.status import (
     check_reason,
@@ -213,15 +218,11 @@ def mailbox_check(
     )
     if diagnosis.ok:
         status, reason = status_after_passing_check(mailbox)
-        mailbox_record_success(mailbox, source=source)
+        mailbox_record_success(mailbox)
     else:
         status, reason = MailboxStatus.INACTIVE, check_reason(diagnosis)
     mailbox_set_status(mailbox, status, reason=reason, actor=actor, source=source)
     return diagnosis
-
-
-class SecretNotApplicable(ReceptionError):
-    """A secret was given for a mailbox whose server type authenticates without one."""
 
 
 def secret_rotate(
@@ -328,14 +329,6 @@ def _send_or_release(secret: Secret, field: str, send: Any) -> None:
 # --- POP3 backup address -----------------------------------------------------------------------
 
 BACKUP_SALT = "reception.backup-confirmation"
-
-
-class BackupLinkInvalid(ReceptionError):
-    """The confirmation link is tampered, expired, already used or replaced by a newer one."""
-
-
-class BackupNotAwaitingConfirmation(ReceptionError):
-    """The mailbox has no backup address waiting to be confirmed (not POP3, none, or done)."""
 
 
 def backup_awaits_confirmation(mailbox: ReceptionMailbox) -> bool:

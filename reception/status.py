@@ -64,7 +64,7 @@ def status_after_passing_check(mailbox: ReceptionMailbox) -> tuple[str, str]:
     return MailboxStatus.ACTIVE, _("Conexión correcta.")
 
 
-def mailbox_record_success(mailbox: ReceptionMailbox, *, source: str) -> None:
+def mailbox_record_success(mailbox: ReceptionMailbox) -> None:
     """A fetch reached the mailbox: transient failures so far are forgotten."""
     ReceptionMailbox.objects.filter(pk=mailbox.pk).update(
         transient_failures=0, first_transient_failure_at=None

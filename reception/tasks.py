@@ -5,8 +5,8 @@ from __future__ import annotations
 from django.db.models import Q
 from django_q.tasks import async_task
 
-from reception.exceptions import MailboxBusy
-from reception.fetching import MailboxUnreachable, mailbox_fetch
+from reception.exceptions import MailboxBusy, MailboxUnreachable
+from reception.fetching import mailbox_fetch
 from reception.models import MailboxStatus, Protocol, ReceptionMailbox
 from reception.services import secrets_notify_expiring
 

@@ -5,7 +5,8 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from reception.services import BackupLinkInvalid, backup_confirm
+from reception.exceptions import BackupLinkInvalid
+from reception.services import backup_confirm
 
 
 @never_cache

@@ -9,7 +9,9 @@ import pytest
 from django.contrib.auth.models import Group
 from django.http import HttpRequest
 from django.test import Client
+from django.utils.functional import empty
 
+from config.storage import private_storage
 from organizations.roles import SOPORTE_GROUP, Role, role_groups_sync
 from organizations.services import membership_set, organization_add
 
@@ -99,3 +101,12 @@ def root(django_user_model):
     return django_user_model.objects.create_superuser(
         username="root", password=PASSWORD, email="root@example.test"
     )
+
+
+@pytest.fixture
+def private_storage_root(settings, tmp_path, monkeypatch):
+    """Point the private storage at a fresh directory for one test."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.PRIVATE_STORAGE_ROOT = tmp_path / "media" / "private"
+    monkeypatch.setattr(private_storage, "_wrapped", empty)
+    return settings.PRIVATE_STORAGE_ROOT

@@ -16,6 +16,7 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key")
 os.environ.setdefault("RECEPTION_ENCRYPTION_KEY", "T3st-9vKq2Lm8xRz4WbN7cYh1dFj6gAs0ePu5")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "False")
 os.environ.setdefault("EMAIL_URL", "consolemail://")
+os.environ.setdefault("SITE_URL", "http://127.0.0.1:8000")
 if "VAR_DIR" not in os.environ:
     os.environ["VAR_DIR"] = tempfile.mkdtemp(prefix="recepcion-tests-")
     atexit.register(shutil.rmtree, os.environ["VAR_DIR"], ignore_errors=True)

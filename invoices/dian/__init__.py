@@ -4,8 +4,7 @@ Entry point: `parse_message(raw)`; the service then calls `check_buyer(facts, or
 """
 
 from invoices.dian.checks import BUYER_MISMATCH_REASON, check_buyer
-from invoices.dian.nit import nit_check_digit, normalize_nit
-from invoices.dian.parse import OK_REASON, parse_batch, parse_message
+from invoices.dian.parse import OK_REASON, parse_message
 from invoices.dian.subject import parse_subject
 from invoices.dian.types import (
     DEFAULT_LIMITS,
@@ -44,9 +43,6 @@ __all__ = [
     "SubjectFields",
     "TaxLine",
     "check_buyer",
-    "nit_check_digit",
-    "normalize_nit",
-    "parse_batch",
     "parse_message",
     "parse_subject",
 ]

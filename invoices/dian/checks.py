@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from invoices.dian.nit import nit_check_digit, normalize_nit
+from colombia.nit import normalize_nit, written_nit_check_digit
 from invoices.dian.types import Check, DocumentFacts, Party, Severity, SubjectFields
 
 BUYER_MISMATCH_REASON = "documento no dirigido a esta organización"
@@ -153,7 +153,7 @@ def _check_digit_problem(party: Party) -> str | None:
     if party.id_type != "31" or not party.nit or not party.check_digit:
         return None
     try:
-        expected = nit_check_digit(party.nit)
+        expected = written_nit_check_digit(party.nit)
     except ValueError:
         return f"{party.nit} no es un NIT válido"
     if party.check_digit != str(expected):

@@ -1,11 +1,8 @@
-"""From one raw e-mail to a ParsedMail: the single entry point the ingestion service calls."""
+"""From one raw e-mail to a ParsedMail: the single entry point reception's processing calls."""
 
 from __future__ import annotations
 
 import dataclasses
-import functools
-from collections.abc import Iterable
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from lxml import etree
@@ -97,17 +94,6 @@ def parse_message(raw: bytes, *, limits: Limits = DEFAULT_LIMITS) -> ParsedMail:
             envelope,
             subject,
         )
-
-
-def parse_batch(
-    raws: Iterable[bytes], *, limits: Limits = DEFAULT_LIMITS, processes: int = 1
-) -> list[ParsedMail]:
-    """Parse many e-mails, on several cores when `processes` > 1; results keep the input order."""
-    worker = functools.partial(parse_message, limits=limits)
-    if processes <= 1:
-        return [worker(raw) for raw in raws]
-    with ProcessPoolExecutor(max_workers=processes) as pool:
-        return list(pool.map(worker, raws, chunksize=64))
 
 
 def find_document(leaves: list[Leaf], limits: Limits) -> FoundDocument:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from invoices.dian.nit import normalize_nit
+from colombia.nit import normalize_nit
 from invoices.dian.types import SubjectFields
 
 # Forwarding and reply prefixes that mail clients put in front of the supplier's subject.

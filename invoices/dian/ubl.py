@@ -16,7 +16,7 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from invoices.dian.nit import normalize_nit
+from colombia.nit import normalize_nit
 from invoices.dian.types import (
     DianError,
     DianValidation,

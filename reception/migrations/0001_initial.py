@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django_cryptography.fields
-import reception.storage
+import config.storage
 import uuid
 from django.conf import settings
 from django.db import migrations, models
@@ -70,7 +70,7 @@ class Migration(migrations.Migration):
                 ('sent_at', models.DateTimeField(blank=True, null=True, verbose_name='fecha del correo')),
                 ('size', models.PositiveIntegerField(default=0, verbose_name='tamaño')),
                 ('sha256', models.CharField(blank=True, max_length=64, verbose_name='hash SHA-256')),
-                ('raw', models.FileField(blank=True, storage=reception.storage.get_private_storage, upload_to='mail/%Y/%m/', verbose_name='correo original')),
+                ('raw', models.FileField(blank=True, storage=config.storage.get_private_storage, upload_to='mail/%Y/%m/', verbose_name='correo original')),
                 ('outcome', models.CharField(choices=[('pending', 'Por procesar'), ('document', 'Documento registrado'), ('duplicate', 'Duplicado'), ('not_dian', 'No es documento electrónico'), ('rejected', 'Rechazado'), ('error', 'Error')], default='pending', max_length=10, verbose_name='resultado')),
                 ('reason_code', models.CharField(blank=True, max_length=40, verbose_name='código del motivo')),
                 ('reason', models.TextField(blank=True, verbose_name='motivo')),

@@ -41,6 +41,19 @@ class Security(StrEnum):
     STARTTLS = "starttls"
 
 
+#: The one source of the mail ports: TLS from the first byte as the guide gives them (993/995),
+#: and the usual ones for STARTTLS (143/110). The form suggests them, the diagnosis compares
+#: with them, and the destination rules let a credential go only to them unless listed.
+STANDARD_PORTS: dict[tuple[MailProtocol, Security], int] = {
+    (MailProtocol.IMAP, Security.SSL): 993,
+    (MailProtocol.POP3, Security.SSL): 995,
+    (MailProtocol.IMAP, Security.STARTTLS): 143,
+    (MailProtocol.POP3, Security.STARTTLS): 110,
+}
+#: A GUID as Entra ID writes its ids (tenant, application, object, a secret's id).
+GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+
+
 class Stage(StrEnum):
     """Where a connection attempt stopped; the diagnosis maps each stage to one step."""
 
@@ -136,7 +149,7 @@ class AllowedHost:
 
 
 #: The ports of IMAP and POP3, over TLS and with STARTTLS; any other must be listed.
-MAIL_PORTS: tuple[int, ...] = (993, 995, 143, 110)
+MAIL_PORTS: tuple[int, ...] = tuple(STANDARD_PORTS.values())
 
 #: ``socket.getaddrinfo`` or a stand-in with its signature and answers.
 Resolver = Callable[..., list[tuple[Any, ...]]]

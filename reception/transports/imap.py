@@ -187,11 +187,6 @@ class ImapSession:
             if data is not None and b"BODY[]" in data:
                 yield FetchedMessage(uid=uid, size=sizes[uid], raw=bytes(data[b"BODY[]"]))
 
-    def add_flags(self, uids: Sequence[int], flags: Sequence[bytes]) -> None:
-        with self._converting(Stage.INBOX):
-            for chunk in _chunks(sorted(uids), _UIDS_PER_COMMAND):
-                self.client.add_flags(uid_set(chunk), list(flags), silent=True)
-
     def move(self, uids: Sequence[int], folder: str) -> None:
         """Move messages of the selected folder to a reception folder ("Recepción FE/...").
 

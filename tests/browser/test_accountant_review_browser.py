@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.functional import empty
 from playwright.sync_api import expect
 
+from config.storage import private_storage
 from invoices.models import ReviewEvent, ReviewStatus
-from reception.storage import private_storage
 from tests.factories.documents import ReceivedDocumentFactory
 
 pytestmark = [

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.functional import empty
 from playwright.sync_api import Page, expect
 
-from reception.storage import private_storage
+from config.storage import private_storage
 from tests.conftest import PASSWORD
 from tests.factories.documents import ReceivedDocumentFactory
 

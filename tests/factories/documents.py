@@ -1,4 +1,4 @@
-"""Received documents as the ingestion leaves them, with their taxes and stored files.
+"""Received documents as documents_register leaves them, with their taxes and stored files.
 
 Files go to the private storage; tests that store any use the `private_storage_root` fixture
 (tests/invoices/conftest.py) so nothing lands outside a temporary directory.

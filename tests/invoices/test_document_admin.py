@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from invoices.admin import search_documents
 from invoices.display import format_amount
 from invoices.models import ReceivedDocument, ReviewStatus
+from invoices.selectors import search_documents
 from tests.factories.documents import (
     DocumentTaxFactory,
     IncomingMessageFactory,

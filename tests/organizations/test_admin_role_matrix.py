@@ -32,13 +32,13 @@ from django.utils.functional import empty
 from django_q.models import OrmQ, Schedule, Task
 from django_q.signing import SignedPackage
 
+from colombia.nit import nit_check_digit
+from config.storage import private_storage
 from invoices.admin import REVIEW_ACTIONS
 from invoices.models import ReviewStatus
-from organizations.nit import nit_check_digit
 from organizations.roles import SOPORTE_GROUP, Role
 from organizations.services import membership_set
 from reception.models import FetchRun, MailboxStatus, MessageOutcome, Protocol
-from reception.storage import private_storage
 from tests.conftest import PASSWORD
 from tests.factories.documents import IncomingMessageFactory, ReceivedDocumentFactory
 from tests.factories.mailboxes import make_mailbox

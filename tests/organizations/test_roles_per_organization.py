@@ -10,11 +10,11 @@ from django.contrib.auth.models import Group, Permission
 from django.urls import reverse
 from django.utils.functional import empty
 
+from config.storage import private_storage
 from invoices.models import ReceivedDocument
 from organizations.roles import SOPORTE_GROUP, Role
 from organizations.services import membership_set
 from reception.models import FetchRun, MailboxStatus, MessageOutcome, Protocol, Secret
-from reception.storage import private_storage
 from tests.conftest import PASSWORD
 from tests.factories.documents import IncomingMessageFactory, ReceivedDocumentFactory
 from tests.factories.mailboxes import make_mailbox

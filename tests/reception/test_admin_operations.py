@@ -15,11 +15,6 @@ from tests.harness.entra import IMAP_ROLE
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def url(name, mailbox):
     return reverse(f"admin:reception_receptionmailbox_{name}", args=[mailbox.pk])
 

@@ -16,7 +16,8 @@ from django.urls import reverse
 
 from reception.connection import mailbox_settings
 from reception.diagnosis import Section, diagnose
-from reception.fetching import MailboxUnreachable, mailbox_fetch
+from reception.exceptions import MailboxUnreachable
+from reception.fetching import mailbox_fetch
 from reception.models import MailboxStatus, ReceptionMailbox
 from reception.services import mailbox_check
 from reception.transports import (

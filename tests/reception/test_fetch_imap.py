@@ -266,7 +266,7 @@ def test_a_spec_for_a_test_environment_document_is_flagged(mailbox, dovecot):
 
 
 def test_reprocessing_re_registers_a_document_that_was_deleted(mailbox, dovecot):
-    from invoices.ingestion import message_reprocess
+    from reception.processing import message_reprocess
 
     built = build_mail(seed=1)
     dovecot.deliver(mailbox.username, built.raw)

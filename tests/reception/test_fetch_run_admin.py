@@ -12,11 +12,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:reception_fetchrun_changelist")
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def runs(org_a, org_b):
     mailbox_a, mailbox_b = make_mailbox(org_a), make_mailbox(org_b)

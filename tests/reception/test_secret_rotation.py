@@ -25,11 +25,6 @@ from tests.reception.mailbox_data import NEW_SECRET, OTHER_GUID, SECRET, in_days
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def rotate_url(mailbox):
     return reverse("admin:reception_receptionmailbox_rotate_secret", args=[mailbox.pk])
 

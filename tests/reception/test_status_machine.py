@@ -118,7 +118,7 @@ def test_a_success_resets_the_count(mailbox, settings):
     settings.RECEPTION_TRANSIENT_FAILURES_TO_INACTIVATE = 2
     settings.RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS = 0
     mailbox_record_failure(mailbox, transient(), source="schedule")
-    mailbox_record_success(mailbox, source="schedule")
+    mailbox_record_success(mailbox)
     assert not mailbox_record_failure(mailbox, transient(), source="schedule")
     mailbox.refresh_from_db()
     assert mailbox.status == MailboxStatus.ACTIVE
@@ -134,7 +134,7 @@ def test_a_success_restarts_the_failure_window(mailbox, settings):
     with time_machine.travel(start):
         mailbox_record_failure(mailbox, transient(), source="schedule")
     with time_machine.travel(start + datetime.timedelta(hours=3)):
-        mailbox_record_success(mailbox, source="schedule")
+        mailbox_record_success(mailbox)
         assert not mailbox_record_failure(mailbox, transient(), source="schedule")
     with time_machine.travel(start + datetime.timedelta(hours=3, minutes=5)):
         # Two failures, but five minutes apart: the window began after the success.

@@ -10,7 +10,7 @@ from django.contrib.admin.models import CHANGE, LogEntry
 from django.test import Client
 from django.urls import reverse
 
-from reception.admin import SWITCH_PAYLOAD
+from reception.admin.sealing import SWITCH_PAYLOAD
 from reception.models import MailboxStatus, ReceptionMailbox, Secret, StatusChange
 from tests.factories.mailboxes import make_mailbox
 from tests.reception.fake_check import install_fake_check

@@ -132,17 +132,6 @@ def test_it_moves_with_copy_and_expunge_when_the_server_has_no_move(
     assert server.message_count(address, FOLDER_PROCESSED) == 2
 
 
-def test_it_flags_a_uid_set(dovecot, mailbox):
-    address, settings = mailbox
-    dovecot.deliver_many(address, [_message(n) for n in range(2)])
-
-    with _open(settings) as session:
-        session.select_folder()
-        session.add_flags(session.uids_after(0), [b"\\Flagged"])
-
-    assert all("F" in path.name.rpartition(",")[2] for path in dovecot.message_files(address))
-
-
 def test_it_closes_the_connection_even_when_the_caller_fails(mailbox):
     _address, settings = mailbox
 

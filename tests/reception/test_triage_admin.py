@@ -21,11 +21,6 @@ pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:reception_incomingmessage_changelist")
 
 
-@pytest.fixture(autouse=True)
-def fast_passwords(settings):
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def eml_url(message):
     return reverse("admin:reception_incomingmessage_eml", args=[message.pk])
 

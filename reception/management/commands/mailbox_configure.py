@@ -23,8 +23,7 @@ from config.cli import (
     read_json_object,
     text_problems,
 )
-from reception.destinations import DestinationRefused
-from reception.exceptions import ServerTypeChangeNotConfirmed
+from reception.exceptions import DestinationRefused, ServerTypeChangeNotConfirmed
 from reception.forms import SWITCH_WARNING, MailboxConfigurationForm
 from reception.management.commands._organization import add_organization_argument, organization_from
 from reception.models import ReceptionMailbox

@@ -6,8 +6,8 @@ from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 
 from config.cli import InputCommand, InputRefused
-from reception.exceptions import MailboxBusy
-from reception.fetching import FetchSummary, MailboxUnreachable, mailbox_fetch
+from reception.exceptions import MailboxBusy, MailboxUnreachable
+from reception.fetching import FetchSummary, mailbox_fetch
 from reception.management.commands._organization import add_organization_argument, mailbox_from
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from invoices.dian import Limits, Outcome, ParsedMail, parse_batch, parse_message
+from invoices.dian import Limits, Outcome, ParsedMail, parse_message
 from invoices.dian.ubl import _parser
 from tests.factories.dian import (
     Attachment,
@@ -394,26 +394,6 @@ def test_rfc2231_filename_and_octet_stream_zip() -> None:
     )
     result = parse_message(raw)
     assert result.ok, result.reason
-
-
-# --- the batch goes on ----------------------------------------------------------------------
-
-
-def test_batch_continues_past_hostile_mail() -> None:
-    good = build_mail().raw
-    hostile = [
-        b"",
-        _mail_with_xml(BILLION_LAUGHS),
-        _mail_with_zip(make_zip([("../x.xml", b"<a/>")])),
-    ]
-    results = parse_batch([hostile[0], good, hostile[1], good, hostile[2]])
-    assert [r.outcome for r in results] == [
-        Outcome.MALFORMED_MIME,
-        Outcome.OK,
-        Outcome.XML_UNSAFE,
-        Outcome.OK,
-        Outcome.ZIP_UNSAFE,
-    ]
 
 
 def test_random_mutations_never_raise() -> None:

@@ -19,7 +19,6 @@ from invoices.dian import (
     Severity,
     TaxLine,
     check_buyer,
-    parse_batch,
     parse_message,
 )
 from tests.factories.dian import (
@@ -371,11 +370,6 @@ def test_factory_cufe_matches_the_annex_test_vector() -> None:
         "8bb918b19ba22a694f1da11c643b5e9de39adf60311cf179179e9b33381030bc"
         "d4c3c3f156c506ed5908f9276f5bd9b4"
     )
-
-
-def test_batch_on_two_processes_matches_one() -> None:
-    raws = [build_mail(kind, seed=i).raw for i, kind in enumerate(["invoice", "credit_note"] * 3)]
-    assert parse_batch(raws, processes=2) == parse_batch(raws)
 
 
 def test_package_stays_free_of_django_and_reception() -> None:

@@ -1,8 +1,10 @@
+"""The one NIT module: DIAN's check digit, and the strict and lenient readings."""
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from organizations.nit import nit_check_digit, split_nit
+from colombia.nit import nit_check_digit, normalize_nit, split_nit, written_nit_check_digit
 
 
 @pytest.mark.parametrize(
@@ -55,3 +57,25 @@ def _dian_published_digit(nit: str) -> int:
 @given(st.from_regex(r"\A[0-9]{1,15}\Z"))
 def test_check_digit_agrees_with_dians_published_form(nit):
     assert nit_check_digit(nit) == _dian_published_digit(nit)
+
+
+# --- as written in documents (lenient) ---
+
+
+def test_check_digit_ignores_formatting() -> None:
+    """The algorithm is tested above; the parser feeds it any spelling."""
+    assert written_nit_check_digit("900.123.456-8") == written_nit_check_digit(" 900123456 ") == 8
+
+
+@pytest.mark.parametrize("bad", ["", "abc", "1234567890123456"])
+def test_invalid_nit_raises(bad: str) -> None:
+    with pytest.raises(ValueError, match="NIT inválido"):
+        written_nit_check_digit(bad)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("900123456", "900123456"), (" 900.123.456-8 ", "900123456"), ("830 003 564", "830003564")],
+)
+def test_normalize_nit(raw: str, expected: str) -> None:
+    assert normalize_nit(raw) == expected

@@ -3,9 +3,9 @@ links are made a batch at a time), duplicates inside one batch, files written on
 
 import pytest
 
-from invoices.ingestion import RecordedMessage, messages_process
 from invoices.models import DocumentType, ReceivedDocument
 from reception.models import IncomingMessage, MessageOutcome
+from reception.processing import RecordedMessage, messages_process
 from tests.factories.dian import build_mail, make_spec
 from tests.factories.mailboxes import make_mailbox
 

@@ -1,4 +1,5 @@
-"""Private file storage: raw e-mails and documents never get a public URL."""
+"""Private file storage, shared by reception (raw e-mails) and invoices (documents): no file
+here ever gets a public URL."""
 
 import os
 

@@ -1,0 +1,191 @@
+"""A recorded e-mail → parsed → an outcome on the ledger, registered by invoices' service.
+
+The fetch hands over a batch of ledger rows already committed with their raw bytes. One
+transaction per batch writes the documents (through `invoices.services.documents_register`) and
+every row's outcome, so a crash leaves either the whole batch decided or the whole batch pending
+(and a re-run decides it). The parse pool lives here too: parsing, not the network, is a fetch's
+cost.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from config.rows import rows_update
+from invoices.dian import DEFAULT_LIMITS, Limits, ParsedMail, parse_message
+from invoices.services import DocumentItem, documents_register
+from reception.models import IncomingMessage, MessageOutcome, ReceptionMailbox
+
+_PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class RecordedMessage:
+    """A ledger row and the bytes it was recorded with (kept in memory to parse once)."""
+
+    message: IncomingMessage
+    raw: bytes
+
+
+#: Below this many messages a process pool costs more than it saves.
+POOL_MIN_MESSAGES = 8
+
+
+def parse_many(raws: Sequence[bytes], *, executor: Executor | None, limits: Limits) -> list:
+    """Parse on the executor's processes when given; parsing, not the network, is the cost."""
+    return parse_start(raws, executor=executor, limits=limits)()
+
+
+def parse_start(
+    raws: Sequence[bytes], *, executor: Executor | None, limits: Limits
+) -> Callable[[], list[ParsedMail]]:
+    """Start parsing a batch; the returned callable waits for the results, in order.
+
+    With an executor the batch goes to its processes at once, so the caller can record it (and
+    finish the previous batch) meanwhile; without one it is parsed when the results are asked for.
+    """
+    if executor is None or len(raws) < POOL_MIN_MESSAGES:
+        return lambda: [parse_message(raw, limits=limits) for raw in raws]
+    # About four chunks per process: balanced, with few round trips through the pool's pipes.
+    chunk = max(1, len(raws) // 8)
+    results = executor.map(_parse_with_limits, raws, [limits] * len(raws), chunksize=chunk)
+    return lambda: list(results)
+
+
+def _parse_with_limits(raw: bytes, limits: Limits) -> ParsedMail:
+    return parse_message(raw, limits=limits)
+
+
+def parse_pool(processes: int) -> ProcessPoolExecutor:
+    """A pool of parse processes that end with the fetch that started them.
+
+    A fetch killed outright (SIGKILL, the OOM killer) would otherwise leave its idle workers
+    behind for good, holding the killed command's output pipes open.
+    """
+    return ProcessPoolExecutor(
+        max_workers=processes, initializer=_end_with_parent, initargs=(os.getpid(),)
+    )
+
+
+def _end_with_parent(parent_pid: int) -> None:
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    else:  # no parent-death signal: watch for being re-parented
+        threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while os.getppid() == parent_pid:
+        time.sleep(1)
+    os._exit(1)
+
+
+def messages_process(
+    mailbox: ReceptionMailbox,
+    recorded: Sequence[RecordedMessage],
+    *,
+    executor: Executor | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    parsed: Sequence[ParsedMail] | None = None,
+) -> list[IncomingMessage]:
+    """Decide every recorded message of the batch and register its document, exactly once.
+
+    `parsed` are the batch's results when the caller started the parse earlier (parse_start).
+    """
+    if not recorded:
+        return []
+    if parsed is None:
+        parsed = parse_many([item.raw for item in recorded], executor=executor, limits=limits)
+    with transaction.atomic():
+        ids = [item.message.pk for item in recorded]
+        # Lock the rows: a concurrent re-process of the same message waits, then sees it decided.
+        fresh = {
+            row.pk: row for row in IncomingMessage.objects.select_for_update().filter(pk__in=ids)
+        }
+        pending: list[tuple[IncomingMessage, ParsedMail]] = []
+        for item, result in zip(recorded, parsed, strict=True):
+            message = fresh.get(item.message.pk)
+            if message is not None and message.outcome == MessageOutcome.PENDING:
+                pending.append((message, result))
+        registrations = documents_register(
+            organization=mailbox.organization,
+            items=[
+                DocumentItem(
+                    parsed=result, mailbox_id=message.mailbox_id, source_message_id=message.pk
+                )
+                for message, result in pending
+            ],
+        )
+        now = timezone.now()
+        decided: list[IncomingMessage] = []
+        for (message, result), registration in zip(pending, registrations, strict=True):
+            _copy_envelope(message, result)
+            message.outcome = MessageOutcome(registration.outcome)
+            message.reason_code, message.reason = registration.code, registration.reason
+            message.processed_at = now
+            message.attempts += 1
+            decided.append(message)
+        rows_update(IncomingMessage, _DECISION_FIELDS, decided)
+    return decided
+
+
+def configured_limits() -> Limits:
+    """The parser's limits with the configured maximum message size (fetch and reprocess)."""
+    return Limits(max_message_bytes=settings.RECEPTION_MAX_MESSAGE_BYTES)
+
+
+def message_reprocess(message: IncomingMessage) -> IncomingMessage:
+    """Decide a recorded message again from its stored original (after a fix or a new NIT).
+
+    A message whose document still exists keeps it; anything else (including a message whose
+    document was deleted) is decided anew.
+    """
+    with transaction.atomic():
+        message = IncomingMessage.objects.select_for_update().get(pk=message.pk)
+        keeps_document = message.outcome == MessageOutcome.DOCUMENT and message.documents.exists()
+        if keeps_document or not message.raw:
+            return message
+        message.outcome = MessageOutcome.PENDING
+        message.save(update_fields=["outcome"])
+    with message.raw.open("rb") as handle:
+        raw = handle.read()
+    mailbox = ReceptionMailbox.objects.select_related("organization").get(pk=message.mailbox_id)
+    messages_process(mailbox, [RecordedMessage(message, raw)], limits=configured_limits())
+    message.refresh_from_db()
+    return message
+
+
+def _copy_envelope(message: IncomingMessage, result: ParsedMail) -> None:
+    envelope = result.envelope
+    message.message_id = (envelope.message_id or "")[:998]
+    message.sender = (envelope.from_header or "")[:998]
+    message.subject = envelope.subject or ""
+    message.sent_at = envelope.date
+
+
+_DECISION_FIELDS = (
+    "outcome",
+    "reason_code",
+    "reason",
+    "processed_at",
+    "attempts",
+    "message_id",
+    "sender",
+    "subject",
+    "sent_at",
+)
