@@ -13,8 +13,8 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from colombia.nit import search_nit
 from invoices.models import ReceivedDocument
+from organizations.nit import search_nit
 from organizations.roles import Action
 from organizations.scoping import scope_queryset
 

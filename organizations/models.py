@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from colombia.nit import nit_check_digit
+from organizations.nit import nit_check_digit
 from organizations.roles import Role
 
 nit_digits = RegexValidator(

@@ -1,7 +1,7 @@
 """Reads on organizations shared by the admin, the commands and the tasks."""
 
-from colombia.nit import split_nit
 from organizations.models import Organization
+from organizations.nit import split_nit
 
 
 def organization_by_nit(value: str) -> Organization:

@@ -7,8 +7,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from colombia.nit import nit_check_digit, split_nit
 from organizations.models import Membership, Organization
+from organizations.nit import nit_check_digit, split_nit
 from organizations.roles import ROLE_GROUPS, Role
 
 

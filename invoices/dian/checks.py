@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from colombia.nit import normalize_nit, written_nit_check_digit
 from invoices.dian.types import Check, DocumentFacts, Party, Severity, SubjectFields
+from organizations.nit import normalize_nit, written_nit_check_digit
 
 BUYER_MISMATCH_REASON = "documento no dirigido a esta organización"
 

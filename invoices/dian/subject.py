@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from colombia.nit import normalize_nit
 from invoices.dian.types import SubjectFields
+from organizations.nit import normalize_nit
 
 # Forwarding and reply prefixes that mail clients put in front of the supplier's subject.
 _PREFIX = re.compile(r"^\s*((re|rv|fw|fwd|tr|enc|reenv)\s*:\s*)+", re.IGNORECASE)

@@ -16,7 +16,6 @@ from decimal import Decimal, InvalidOperation
 
 from lxml import etree
 
-from colombia.nit import normalize_nit
 from invoices.dian.types import (
     DianError,
     DianValidation,
@@ -28,6 +27,7 @@ from invoices.dian.types import (
     Party,
     TaxLine,
 )
+from organizations.nit import normalize_nit
 
 CBC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonBasicComponents-2}"
 CAC = "{urn:oasis:names:specification:ubl:schema:xsd:CommonAggregateComponents-2}"

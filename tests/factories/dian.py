@@ -23,7 +23,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
-from colombia.nit import written_nit_check_digit as nit_check_digit
+from organizations.nit import written_nit_check_digit as nit_check_digit
 
 CENT = Decimal("0.01")
 TEST_TECHNICAL_KEY = "fc8eac422eba16e22ffd8c6f94b3f40a6e38162c"

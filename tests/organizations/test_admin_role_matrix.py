@@ -32,10 +32,10 @@ from django.utils.functional import empty
 from django_q.models import OrmQ, Schedule, Task
 from django_q.signing import SignedPackage
 
-from colombia.nit import nit_check_digit
 from config.storage import private_storage
 from invoices.admin import REVIEW_ACTIONS
 from invoices.models import ReviewStatus
+from organizations.nit import nit_check_digit
 from organizations.roles import SOPORTE_GROUP, Role
 from organizations.services import membership_set
 from reception.models import FetchRun, MailboxStatus, MessageOutcome, Protocol

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from colombia.nit import nit_check_digit, normalize_nit, split_nit, written_nit_check_digit
+from organizations.nit import nit_check_digit, normalize_nit, split_nit, written_nit_check_digit
 
 
 @pytest.mark.parametrize(
