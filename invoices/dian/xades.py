@@ -17,7 +17,12 @@ from lxml import etree
 from signxml import DigestAlgorithm, SignatureMethod
 from signxml.algorithms import CanonicalizationMethod, SignatureConstructionMethod
 from signxml.exceptions import InvalidInput, InvalidSignature
-from signxml.xades import XAdESSignaturePolicy, XAdESSigner, XAdESVerifier
+from signxml.xades import (
+    XAdESSignatureConfiguration,
+    XAdESSignaturePolicy,
+    XAdESSigner,
+    XAdESVerifier,
+)
 
 from invoices.dian.ubl import untrusted_parser
 
@@ -82,7 +87,16 @@ def verify_event(data: bytes) -> x509.Certificate:
     try:
         root = etree.fromstring(data, parser=untrusted_parser())
         certificate = _embedded_certificate(root)
-        XAdESVerifier().verify(root, x509_cert=certificate, expect_signature_policy=DIAN_POLICY)
+        # The signature is checked as of the certificate's first valid instant: whether it is
+        # valid now, or was when signing, is the caller's rule with its own answer.
+        XAdESVerifier().verify(
+            root,
+            x509_cert=certificate,
+            expect_signature_policy=DIAN_POLICY,
+            expect_config=XAdESSignatureConfiguration(
+                verification_time=certificate.not_valid_before_utc
+            ),
+        )
     except (InvalidInput, InvalidSignature, etree.XMLSyntaxError, ValueError) as error:
         raise SignatureRefused(str(error)) from error
     return certificate
