@@ -155,6 +155,10 @@ MICROSOFT_AUTHORITY_HOST = env.str(
     "MICROSOFT_AUTHORITY_HOST", default="https://login.microsoftonline.com"
 ).rstrip("/")
 RECEPTION_CA_BUNDLE = env.str("RECEPTION_CA_BUNDLE", default="") or None
+# DIAN's web service for RADIAN events; empty: DIAN's habilitación or producción endpoint,
+# by the organization's environment. TLS trusts the system store plus RECEPTION_CA_BUNDLE.
+DIAN_WS_URL = env.str("DIAN_WS_URL", default="")
+DIAN_WS_TIMEOUT = env.float("DIAN_WS_TIMEOUT", default=30.0)
 RECEPTION_NETWORK_TIMEOUT = env.float("RECEPTION_NETWORK_TIMEOUT", default=30.0)
 # Hosts a mailbox credential may be sent to beyond Microsoft's (tokens) and public addresses on
 # the IMAP/POP ports (passwords): "host" or "host:port", comma-separated; labs and tests.
