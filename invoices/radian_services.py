@@ -65,6 +65,7 @@ logger = logging.getLogger(__name__)
 RETRY_DELAYS = (60, 300, 900, 3600, 6 * 3600)
 #: States in which an event is still on its way: no second event of the document meanwhile.
 IN_FLIGHT = (RadianEventState.TO_SEND, RadianEventState.SENT, RadianEventState.TRANSIENT)
+RADIAN_CODES = ("030", "031", "032", "033")
 
 
 class RadianRefused(ReviewRefused):
@@ -154,9 +155,10 @@ def radian_event_request(
     code: str,
     concept: str = "",
     note: str = "",
+    queue: bool = True,
 ) -> RadianEvent:
     """Build, sign and queue the event of a review step; the review state moves only once DIAN
-    registers it."""
+    registers it. `queue=False` leaves the sending to the caller (the command sends at once)."""
     note = note.strip()
     if code == CLAIM and not note:
         raise ReviewRefused(_("Un reclamo necesita el motivo que leerá el proveedor."))
@@ -214,14 +216,15 @@ def radian_event_request(
         )
         event.full_clean()
         event.save()
-        transaction.on_commit(
-            lambda: async_task(
-                "invoices.tasks.radian_send_event",
-                event.pk,
-                task_name=f"radian-event-{event.pk}",
-                group="radian",
+        if queue:
+            transaction.on_commit(
+                lambda: async_task(
+                    "invoices.tasks.radian_send_event",
+                    event.pk,
+                    task_name=f"radian-event-{event.pk}",
+                    group="radian",
+                )
             )
-        )
     return event
 
 
