@@ -19,8 +19,12 @@ from invoices.models import DianCredentials, DianEnvironment
 MAX_CERTIFICATE_BYTES = 64 * 1024
 
 
-class DianCredentialsForm(forms.Form):
-    """Certificate, password and PIN are write-only: blank on a change keeps the stored ones."""
+class DianCredentialsForm(forms.ModelForm):
+    """Certificate, password and PIN are write-only: blank on a change keeps the stored ones.
+
+    The service saves (`dian_credentials_configure`), never `save()`: the certificate is
+    stored as it was judged here, with its subject and dates.
+    """
 
     certificate = forms.FileField(
         label=gettext_lazy("Certificado digital (.p12/.pfx)"),
@@ -33,7 +37,6 @@ class DianCredentialsForm(forms.Form):
         strip=False,
         widget=forms.PasswordInput(render_value=False),
     )
-    software_id = forms.CharField(label=gettext_lazy("Id. del software"), max_length=64)
     software_pin = forms.CharField(
         label=gettext_lazy("PIN del software"),
         required=False,
@@ -48,25 +51,33 @@ class DianCredentialsForm(forms.Form):
         regex=r"^[A-Za-z0-9]{1,10}$",
         error_messages={"invalid": gettext_lazy("Usa de 1 a 10 letras o números, sin espacios.")},
     )
-    receiver_name = forms.CharField(label=gettext_lazy("Nombre de quien recibe"), max_length=200)
     receiver_id = forms.RegexField(
         label=gettext_lazy("Identificación de quien recibe"),
         regex=r"^\d{3,20}$",
         error_messages={"invalid": gettext_lazy("Escribe solo los números del documento.")},
     )
-    receiver_job_title = forms.CharField(label=gettext_lazy("Cargo"), max_length=100)
-    receiver_department = forms.CharField(label=gettext_lazy("Área"), max_length=100)
 
-    def __init__(
-        self,
-        *args: Any,
-        organization: Any,
-        instance: DianCredentials | None = None,
-        **kwargs: Any,
-    ) -> None:
+    class Meta:
+        model = DianCredentials
+        fields = [
+            "organization",
+            "software_id",
+            "environment",
+            "test_set_id",
+            "event_prefix",
+            "receiver_name",
+            "receiver_id",
+            "receiver_job_title",
+            "receiver_department",
+        ]
+
+    def __init__(self, *args: Any, organization: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.organization = organization
-        self.instance = instance
+        self.stored = self.instance if self.instance.pk else None
+        self.organization = organization or (self.stored.organization if self.stored else None)
+        if self.organization is not None:
+            self.fields.pop("organization", None)
+            self.instance.organization = self.organization
         self.warnings: list[str] = []
         self.identity = None
         self.certificate_bytes: bytes | None = None
@@ -83,15 +94,17 @@ class DianCredentialsForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        if self.organization is None:
+            self.organization = data.get("organization")
         certificate = data.get("certificate")
         password = data.get("certificate_password") or ""
-        if certificate is None and self.instance is None:
+        if certificate is None and self.stored is None:
             self.add_error("certificate", _("Sube el certificado digital de la organización."))
-        if not data.get("software_pin") and self.instance is None:
+        if not data.get("software_pin") and self.stored is None:
             self.add_error("software_pin", _("Escribe el PIN del software."))
         if data.get("environment") == DianEnvironment.HABILITACION and not data.get("test_set_id"):
             self.add_error("test_set_id", _("En habilitación la DIAN exige el TestSetId."))
-        if certificate is not None:
+        if certificate is not None and self.organization is not None:
             self._judge_certificate(certificate, password)
         return data
 
