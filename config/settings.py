@@ -159,6 +159,8 @@ RECEPTION_CA_BUNDLE = env.str("RECEPTION_CA_BUNDLE", default="") or None
 # by the organization's environment. TLS trusts the system store plus RECEPTION_CA_BUNDLE.
 DIAN_WS_URL = env.str("DIAN_WS_URL", default="")
 DIAN_WS_TIMEOUT = env.float("DIAN_WS_TIMEOUT", default=30.0)
+# Days before the signing certificate expires when Back office is warned by e-mail.
+DIAN_CERTIFICATE_WARNING_DAYS = env.int("DIAN_CERTIFICATE_WARNING_DAYS", default=30)
 RECEPTION_NETWORK_TIMEOUT = env.float("RECEPTION_NETWORK_TIMEOUT", default=30.0)
 # Hosts a mailbox credential may be sent to beyond Microsoft's (tokens) and public addresses on
 # the IMAP/POP ports (passwords): "host" or "host:port", comma-separated; labs and tests.

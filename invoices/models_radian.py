@@ -54,6 +54,12 @@ class DianCredentials(models.Model):
     receiver_id = models.CharField(_("identificación de quien recibe"), max_length=20)
     receiver_job_title = models.CharField(_("cargo de quien recibe"), max_length=100)
     receiver_department = models.CharField(_("área de quien recibe"), max_length=100)
+    certificate_warning_sent_at = models.DateTimeField(
+        _("aviso de vencimiento del certificado"), null=True, blank=True, editable=False
+    )
+    certificate_expired_notice_sent_at = models.DateTimeField(
+        _("aviso de certificado vencido"), null=True, blank=True, editable=False
+    )
     updated_at = models.DateTimeField(_("actualizado"), auto_now=True)
 
     class Meta:

@@ -92,6 +92,8 @@ def dian_credentials_configure(
             credentials.certificate_subject = identity.certificate.subject.rfc4514_string()[:500]
             credentials.certificate_not_before = identity.certificate.not_valid_before_utc
             credentials.certificate_not_after = identity.certificate.not_valid_after_utc
+            credentials.certificate_warning_sent_at = None
+            credentials.certificate_expired_notice_sent_at = None
         if data.get("software_pin"):
             credentials.software_pin = data["software_pin"]
         for name in (
@@ -107,7 +109,117 @@ def dian_credentials_configure(
             setattr(credentials, name, data.get(name) or "")
         credentials.full_clean(exclude=["organization"])
         credentials.save()
+        radian_schedules_ensure()
     return credentials
+
+
+RETRY_DUE = "radian-retry-due"
+NOTIFY_CERTIFICATES = "notify-expiring-dian-certificates"
+
+
+def radian_schedules_ensure() -> None:
+    """The RADIAN jobs as rows, created by name once an organization configures DIAN: the
+    retry sweep (a safety net behind each event's own retry) and the daily certificate check."""
+    Schedule.objects.get_or_create(
+        name=RETRY_DUE,
+        defaults={
+            "func": "invoices.tasks.radian_retry_due",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 5,
+            "repeats": -1,
+            "next_run": timezone.now(),
+        },
+    )
+    Schedule.objects.get_or_create(
+        name=NOTIFY_CERTIFICATES,
+        defaults={
+            "func": "invoices.tasks.notify_expiring_certificates",
+            "schedule_type": Schedule.DAILY,
+            "repeats": -1,
+            "next_run": timezone.now(),
+        },
+    )
+
+
+def dian_certificates_notify_expiring(*, today: dt.date | None = None) -> dict[str, int]:
+    """Warn the organization's Back office N days before its signing certificate expires, and
+    once more when it has expired (events signed with it are rejected by DIAN), once each.
+
+    Each notice is claimed with a conditional UPDATE before mailing, so two runs send one; a
+    failed send releases the claim for the next run.
+    """
+    today = today or timezone.localdate()
+    warn_days = settings.DIAN_CERTIFICATE_WARNING_DAYS
+    counts = {"warned": 0, "expired": 0}
+    start_of_today = timezone.make_aware(dt.datetime.combine(today, dt.time.min))
+    expired = DianCredentials.objects.filter(
+        certificate_expired_notice_sent_at__isnull=True, certificate_not_after__lt=start_of_today
+    )
+    for credentials in expired.select_related("organization"):
+        if _claim_notice(credentials, "certificate_expired_notice_sent_at"):
+            subject = _("El certificado de firma DIAN de %(org)s venció")
+            body = _(
+                "El certificado digital con el que %(org)s firma sus eventos RADIAN venció el "
+                "%(date)s. La DIAN rechaza los eventos firmados con él: súbelo de nuevo en "
+                "«Credenciales DIAN»."
+            )
+            counts["expired"] += _notify_back_office(
+                credentials, "certificate_expired_notice_sent_at", subject, body
+            )
+    soon = DianCredentials.objects.filter(
+        certificate_warning_sent_at__isnull=True,
+        certificate_expired_notice_sent_at__isnull=True,
+        certificate_not_after__gte=start_of_today,
+        certificate_not_after__lt=start_of_today + dt.timedelta(days=warn_days + 1),
+    )
+    for credentials in soon.select_related("organization"):
+        if _claim_notice(credentials, "certificate_warning_sent_at"):
+            subject = _("El certificado de firma DIAN de %(org)s vence pronto")
+            body = _(
+                "El certificado digital con el que %(org)s firma sus eventos RADIAN vence el "
+                "%(date)s. Renuévalo con tu entidad de certificación y súbelo en "
+                "«Credenciales DIAN» antes de esa fecha."
+            )
+            counts["warned"] += _notify_back_office(
+                credentials, "certificate_warning_sent_at", subject, body
+            )
+    return counts
+
+
+def _claim_notice(credentials: DianCredentials, field: str) -> bool:
+    return bool(
+        DianCredentials.objects.filter(pk=credentials.pk, **{f"{field}__isnull": True}).update(
+            **{field: timezone.now()}
+        )
+    )
+
+
+def _notify_back_office(credentials: DianCredentials, field: str, subject: str, body: str) -> int:
+    from organizations.roles import Role
+
+    organization = credentials.organization
+    recipients = sorted(
+        {
+            email
+            for email in organization.memberships.filter(
+                role=Role.BACK_OFFICE, user__is_active=True
+            ).values_list("user__email", flat=True)
+            if email
+        }
+    )
+    values = {
+        "org": organization.name,
+        "date": credentials.certificate_not_after.date().isoformat(),
+    }
+    try:
+        sent = EmailMessage(subject=subject % values, body=body % values, to=recipients).send()
+    except OSError as error:
+        logger.warning("Aviso de certificado DIAN no enviado (%s): %s", organization.pk, error)
+        sent = 0
+    if not sent:
+        DianCredentials.objects.filter(pk=credentials.pk).update(**{field: None})
+        return 0
+    return 1
 
 
 def radian_enabled(organization_id: int) -> bool:

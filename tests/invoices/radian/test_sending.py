@@ -16,12 +16,13 @@ from invoices.business_days import add_business_days
 from invoices.dian.radian import parse_event_xml, read_event
 from invoices.dian.xades import verify_event
 from invoices.exceptions import ReviewRefused
-from invoices.models import RadianEventState, ReviewStatus
+from invoices.models import RadianEvent, RadianEventState, ReviewStatus
 from invoices.radian_services import (
     dian_credentials_configure,
     radian_event_request,
     radian_event_send,
 )
+from invoices.tasks import radian_retry_due
 from tests.factories.documents import IncomingMessageFactory, ReceivedDocumentFactory
 from tests.factories.mailboxes import make_mailbox
 from tests.harness.dian_pki import P12_PASSWORD
@@ -188,3 +189,16 @@ def test_certificate_password_and_pin_are_encrypted_at_rest(dian, org_a) -> None
     assert SOFTWARE_PIN.encode() not in raw
     assert P12_PASSWORD.encode() not in raw
     assert org_a.dian_credentials.software_pin == SOFTWARE_PIN
+
+
+def test_the_sweep_resends_events_whose_retry_time_came(dian, invoice, bob) -> None:
+    event = radian_event_request(document=invoice, actor=bob, code="030")
+    dian.fail_next("timeout")
+    assert radian_event_send(event_id=event.pk).state == RadianEventState.TRANSIENT
+    assert radian_retry_due() == {"retried": 0}  # not yet due
+    RadianEvent.objects.filter(pk=event.pk).update(
+        next_retry_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
+    )
+    assert radian_retry_due() == {"retried": 1}
+    event.refresh_from_db()
+    assert event.state == RadianEventState.REGISTERED
