@@ -400,7 +400,10 @@ def radian_event_send(*, event_id: int) -> RadianEvent:
     if event.state in (RadianEventState.REGISTERED, RadianEventState.REJECTED):
         return event
     credentials = DianCredentials.objects.get(organization_id=event.organization_id)
-    client = dian_client(credentials)
+    try:
+        client = dian_client(credentials)
+    except RadianRefused as refused:
+        return _rejected(event, status_code="", description=str(refused), errors=[str(refused)])
     if event.attempts:
         # An earlier attempt may have reached DIAN with its answer lost: ask before resending.
         try:

@@ -89,7 +89,7 @@ def verify_event(data: bytes) -> x509.Certificate:
         certificate = _embedded_certificate(root)
         # The signature is checked as of the certificate's first valid instant: whether it is
         # valid now, or was when signing, is the caller's rule with its own answer.
-        XAdESVerifier().verify(
+        results = XAdESVerifier().verify(
             root,
             x509_cert=certificate,
             expect_signature_policy=DIAN_POLICY,
@@ -97,6 +97,12 @@ def verify_event(data: bytes) -> x509.Certificate:
                 verification_time=certificate.not_valid_before_utc
             ),
         )
+        # See what is signed: one reference must be the whole document (URI="").
+        if not any(
+            result.signed_xml is not None and result.signed_xml.tag == root.tag
+            for result in results
+        ):
+            raise SignatureRefused("La firma no cubre el documento completo.")
     except (InvalidInput, InvalidSignature, etree.XMLSyntaxError, ValueError) as error:
         raise SignatureRefused(str(error)) from error
     return certificate

@@ -202,3 +202,14 @@ def test_the_sweep_resends_events_whose_retry_time_came(dian, invoice, bob) -> N
     assert radian_retry_due() == {"retried": 1}
     event.refresh_from_db()
     assert event.state == RadianEventState.REGISTERED
+
+
+def test_a_stored_certificate_that_no_longer_opens_rejects_the_event(dian, org_a, invoice, bob):
+    event = radian_event_request(document=invoice, actor=bob, code="030")
+    credentials = org_a.dian_credentials
+    credentials.certificate_password = "otra"
+    credentials.save()
+    event = radian_event_send(event_id=event.pk)
+    assert event.state == RadianEventState.REJECTED
+    assert "vuelve a configurarlo" in event.dian_errors[0]
+    assert dian.calls == []
