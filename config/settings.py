@@ -185,6 +185,12 @@ MICROSOFT_AUTHORITY_HOST = env.str(
 ).rstrip("/")
 RECEPTION_CA_BUNDLE = env.str("RECEPTION_CA_BUNDLE", default="") or None
 RECEPTION_NETWORK_TIMEOUT = env_float("RECEPTION_NETWORK_TIMEOUT", 30.0, minimum=0.1, maximum=600.0)
+# DIAN's web service for RADIAN events; empty: DIAN's habilitación or producción endpoint,
+# by the organization's environment. TLS trusts the system store plus RECEPTION_CA_BUNDLE.
+DIAN_WS_URL = env.str("DIAN_WS_URL", default="")
+DIAN_WS_TIMEOUT = env_float("DIAN_WS_TIMEOUT", 30.0, minimum=0.1, maximum=600.0)
+# Days before the signing certificate expires when Back office is warned by e-mail.
+DIAN_CERTIFICATE_WARNING_DAYS = env_int("DIAN_CERTIFICATE_WARNING_DAYS", 30, minimum=1, maximum=365)
 # Hosts a mailbox credential may be sent to beyond Microsoft's (tokens) and public addresses on
 # the IMAP/POP ports (passwords): "host" or "host:port", comma-separated; labs and tests.
 RECEPTION_ALLOWED_MAIL_HOSTS = env.list("RECEPTION_ALLOWED_MAIL_HOSTS", default=[])

@@ -37,7 +37,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from config.storage import private_storage
-from invoices import services
+from invoices import radian_services, services
 from invoices.business_days import business_days_left, goods_received_window
 from invoices.display import PRETTY_XML_MAX_BYTES, format_amount, pretty_xml
 from invoices.exceptions import ReviewRefused
@@ -399,6 +399,7 @@ class ReceivedDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
             "withholdings": [tax for tax in taxes if tax.is_withholding],
             "notes": notes,
             "events": list(document.review_events.select_related("actor")),
+            "radian_events": list(document.radian_events.order_by("created_at", "id")),
             "message": document.source_message,
             "xml_parts": self._xml_parts(document),
             "deadline": deadline,
@@ -467,6 +468,8 @@ class ReceivedDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         if needs_confirmation and not data["confirmed"]:
             return self._review_confirmation(request, document, action, form)
         try:
+            if radian_services.radian_enabled(document.organization_id):
+                return self._review_to_dian(request, document, action, data, change_url)
             done = _apply_review(action, document=document, actor=request.user, data=data)
         except ReviewRefused as refused:
             self.message_user(request, str(refused), messages.ERROR)
@@ -475,6 +478,25 @@ class ReceivedDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         self.log_change(request, done, summary)
         self.message_user(request, summary, messages.SUCCESS)
         return HttpResponseRedirect(change_url)
+
+    def _review_to_dian(
+        self, request: HttpRequest, document: ReceivedDocument, action: str, data: dict, url: str
+    ) -> HttpResponse:
+        """With DIAN credentials the step is an event: signed, queued, applied once registered."""
+        event = radian_services.radian_event_request(
+            document=document,
+            actor=request.user,
+            code=REVIEW_CODES[action],
+            concept=data.get("concept", ""),
+            note=data.get("reason") or data.get("note", ""),
+        )
+        summary = _(
+            "Evento %(code)s firmado (%(number)s) y en camino a la DIAN: la revisión avanza "
+            "cuando la DIAN lo registre."
+        ) % {"code": event.code, "number": event.number}
+        self.log_change(request, document, summary)
+        self.message_user(request, summary, messages.SUCCESS)
+        return HttpResponseRedirect(url)
 
     def _review_confirmation(
         self, request: HttpRequest, document: ReceivedDocument, action: str, form: Any
@@ -540,6 +562,12 @@ REVIEW_ACTIONS: dict[str, tuple[type, bool]] = {
     "aceptar": (AcceptForm, True),
     "reclamar": (ClaimForm, True),
 }
+REVIEW_CODES = {
+    "acuse": services.EVENT_ACKNOWLEDGE,
+    "recibo": services.EVENT_GOODS_RECEIVED,
+    "aceptar": services.EVENT_ACCEPT,
+    "reclamar": services.EVENT_CLAIM,
+}
 REVIEW_LABELS = {
     "acuse": gettext_lazy("Acuse de recibo de la factura (030)"),
     "recibo": gettext_lazy("Recibo del bien o prestación del servicio (032)"),
@@ -580,3 +608,7 @@ def _file_response(
 
 def _export_name(extension: str) -> str:
     return f"documentos-{timezone.localtime():%Y%m%d-%H%M}.{extension}"
+
+
+# The RADIAN admin pages live in their own module; importing it registers them.
+from invoices import admin_radian  # noqa: E402, F401

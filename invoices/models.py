@@ -178,9 +178,12 @@ class ReviewEvent(models.Model):
         _("concepto de reclamo"), max_length=2, choices=ClaimConcept.choices, blank=True
     )
     note = models.TextField(_("nota"), blank=True)
+    #: Empty for an event sent from the command line (`radian_send`), which has no user.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="+",
         verbose_name=_("usuario"),
     )
@@ -194,3 +197,26 @@ class ReviewEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_code or self.to_status} · {self.created_at:%Y-%m-%d}"
+
+
+# The RADIAN sending side lives in its own module; imported here so Django registers it.
+from invoices.models_radian import (  # noqa: E402
+    DianCredentials,
+    DianEnvironment,
+    RadianEvent,
+    RadianEventState,
+)
+
+__all__ = [
+    "AMOUNT",
+    "ClaimConcept",
+    "DianCredentials",
+    "DianEnvironment",
+    "DocumentTax",
+    "DocumentType",
+    "RadianEvent",
+    "RadianEventState",
+    "ReceivedDocument",
+    "ReviewEvent",
+    "ReviewStatus",
+]

@@ -397,6 +397,40 @@ def document_tacit_deadline(document: ReceivedDocument) -> datetime.date | None:
     return tacit_acceptance_deadline(timezone.localdate(document.goods_received_at))
 
 
+_STEPS_BY_CODE = {
+    EVENT_ACKNOWLEDGE: _ACKNOWLEDGE,
+    EVENT_GOODS_RECEIVED: _RECEIVE_GOODS,
+    EVENT_ACCEPT: _ACCEPT,
+    EVENT_CLAIM: _CLAIM,
+}
+
+
+def review_step_check(document: ReceivedDocument, code: str) -> None:
+    """Refuse (ReviewRefused) the event `code` where the review rules do not allow it."""
+    if code not in _STEPS_BY_CODE:
+        raise ReviewRefused(_("Evento desconocido: %(code)s.") % {"code": code})
+    _check_step(document, _STEPS_BY_CODE[code])
+
+
+def document_review_apply(
+    *,
+    document: ReceivedDocument,
+    actor: AbstractBaseUser | None,
+    code: str,
+    note: str = "",
+    concept: str = "",
+    sent_at: datetime.datetime | None = None,
+) -> ReviewEvent:
+    """Apply the review step of an event DIAN registered; returns the trail's row."""
+    step = _STEPS_BY_CODE[code]
+    _record_step(document=document, actor=actor, step=step, note=note, claim_concept=concept)
+    event = document.review_events.filter(event_code=code).latest("created_at", "id")
+    if sent_at is not None:
+        event.sent_to_dian_at = sent_at
+        event.save(update_fields=["sent_to_dian_at"])
+    return event
+
+
 def _record_step(
     *,
     document: ReceivedDocument,

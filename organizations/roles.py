@@ -65,6 +65,12 @@ class Action(StrEnum):
     DOCUMENT_REVIEW = "document.review"
     #: CSV and XLSX.
     DOCUMENT_EXPORT = "document.export"
+    #: The RADIAN events sent to DIAN: list, state, DIAN's rules, the signed XML.
+    RADIAN_EVENT_VIEW = "radian_event.view"
+    #: The DIAN credentials' page (certificate dates, software, numbering; never a secret).
+    DIAN_VIEW = "dian.view"
+    #: Add or change the DIAN credentials (certificate, PIN, environment, numbering).
+    DIAN_CONFIGURE = "dian.configure"
 
 
 @dataclass(frozen=True)
@@ -105,6 +111,11 @@ ROLE_TABLE: dict[Action, Rule] = {
     Action.DOCUMENT_VIEW: Rule(frozenset({_BO, _CO}), ("invoices.view_receiveddocument",)),
     Action.DOCUMENT_REVIEW: Rule(frozenset({_CO}), ("invoices.review_receiveddocument",)),
     Action.DOCUMENT_EXPORT: Rule(frozenset({_BO, _CO}), ("invoices.export_receiveddocument",)),
+    # No Django permissions mirror these yet: 0002_role_groups syncs the live table on a fresh
+    # database, before the RADIAN models exist; the decision is the table's either way.
+    Action.RADIAN_EVENT_VIEW: Rule(frozenset({_BO, _CO})),
+    Action.DIAN_VIEW: Rule(frozenset({_BO})),
+    Action.DIAN_CONFIGURE: Rule(frozenset({_BO})),
 }
 
 _GROUP_ROLES = {BACK_OFFICE_GROUP: _BO, CONTADOR_GROUP: _CO, SOPORTE_GROUP: _SO}

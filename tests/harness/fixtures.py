@@ -18,6 +18,8 @@ from typing import Any
 import pytest
 import requests
 
+from .dian import FakeDian
+from .dian_pki import SigningCA
 from .dovecot import Dovecot
 from .entra import FakeEntra
 from .pki import TestPKI
@@ -152,3 +154,37 @@ def harness_environment(reception_settings: Any) -> dict[str, str]:
         "RECEPTION_CA_BUNDLE": reception_settings.RECEPTION_CA_BUNDLE,
         "RECEPTION_ALLOWED_MAIL_HOSTS": ",".join(reception_settings.RECEPTION_ALLOWED_MAIL_HOSTS),
     }
+
+
+@pytest.fixture(scope="session")
+def dian_signing_ca() -> SigningCA:
+    """The certification authority the fake DIAN trusts for event signatures."""
+    return SigningCA.create()
+
+
+@pytest.fixture(scope="session")
+def fake_dian_server(harness_pki: TestPKI, dian_signing_ca: SigningCA) -> Iterator[FakeDian]:
+    """The session's FakeDian, not reset; tests want ``fake_dian``."""
+    dian = FakeDian(harness_pki, dian_signing_ca.pem)
+    yield dian
+    dian.stop()
+
+
+@pytest.fixture
+def fake_dian(fake_dian_server: FakeDian) -> Iterator[FakeDian]:
+    """FakeDian with no software, no events and no faults; fails the test on its own bugs."""
+    fake_dian_server.reset()
+    yield fake_dian_server
+    errors = list(fake_dian_server.server_errors)
+    fake_dian_server.reset()
+    if errors:
+        pytest.fail(f"FakeDian raised while answering: {errors!r}")
+
+
+@pytest.fixture
+def dian_settings(settings: Any, harness_pki: TestPKI, fake_dian: FakeDian) -> Any:
+    """Django settings pointing the app at FakeDian over TLS with the test CA."""
+    settings.DIAN_WS_URL = fake_dian.url
+    settings.RECEPTION_CA_BUNDLE = str(harness_pki.ca_pem)
+    settings.DIAN_WS_TIMEOUT = 2.0
+    return settings

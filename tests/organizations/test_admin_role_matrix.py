@@ -25,6 +25,7 @@ import pytest
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +35,7 @@ from django_q.signing import SignedPackage
 
 from config.storage import private_storage
 from invoices.admin import REVIEW_ACTIONS
-from invoices.models import ReviewStatus
+from invoices.models import RadianEvent, RadianEventState, ReviewStatus
 from organizations.nit import nit_check_digit
 from organizations.roles import SOPORTE_GROUP, Role
 from organizations.services import membership_set
@@ -42,6 +43,7 @@ from reception.models import FetchRun, MailboxStatus, MessageOutcome, Protocol
 from tests.conftest import PASSWORD
 from tests.factories.documents import IncomingMessageFactory, ReceivedDocumentFactory
 from tests.factories.mailboxes import make_mailbox
+from tests.invoices.radian.helpers import configure_dian, credentials_data
 from tests.reception.fake_check import install_fake_check
 from tests.reception.mailbox_data import NEW_SECRET, OBJECT, admin_post, in_days, modern
 
@@ -71,6 +73,9 @@ REPROCESS = frozenset({CO})
 DOCUMENTS = frozenset({BO, CO})
 REVIEW = frozenset({CO})
 EXPORT = frozenset({BO, CO})
+RADIAN_EVENTS = frozenset({BO, CO})
+DIAN_VIEW = frozenset({BO})
+DIAN_CONFIGURE = frozenset({BO})
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,20 @@ def new_secret(w: Any) -> dict[str, Any]:
     }
 
 
+def dian_credentials_of_a(w: Any) -> dict[str, Any]:
+    """A's credentials kept (no certificate or PIN typed): a change only Back office makes."""
+    return credentials_data(software_pin="", certificate_password="", event_prefix="EVA")
+
+
+def dian_credentials_of_b(w: Any) -> dict[str, Any]:
+    p12 = w.signing_ca.pkcs12(nit=w.org_b.nit)
+    return {
+        **credentials_data(),
+        "organization": w.org_b.pk,
+        "certificate": SimpleUploadedFile("firma.p12", p12),
+    }
+
+
 REVIEW_DATA = {
     "acuse": lambda w: {"note": "visto"},
     "recibo": lambda w: {"note": "recibido"},
@@ -215,6 +234,24 @@ ROUTES: dict[str, dict[str, dict[str, Expect]]] = {
         ),
         "<path:object_id>/respaldo/reenviar/": post_only(CONFIGURE, 302),
     },
+    "invoices.diancredentials": {
+        "": {"GET": Expect(DIAN_VIEW, 200, where="anywhere", lists=True)},
+        "add/": {
+            "GET": Expect(DIAN_CONFIGURE, 200, where="b"),
+            "POST": Expect(DIAN_CONFIGURE, 302, where="b", data=dian_credentials_of_b),
+        },
+        "<path:object_id>/history/": {"GET": Expect(DIAN_VIEW, 200)},
+        "<path:object_id>/delete/": {
+            "GET": Expect(NOBODY, 403),
+            "POST": Expect(NOBODY, 403, data=lambda w: {"post": "yes"}),
+        },
+        "<path:object_id>/change/": {
+            "GET": Expect(DIAN_VIEW, 200),
+            "POST": Expect(DIAN_CONFIGURE, 302, data=dian_credentials_of_a),
+        },
+        "<path:object_id>/": {"GET": Expect(ANYONE, 302)},
+    },
+    "invoices.radianevent": read_only_routes(RADIAN_EVENTS),
     "reception.fetchrun": read_only_routes(FETCH_RUNS),
     "reception.incomingmessage": {
         **read_only_routes(MAIL),
@@ -257,6 +294,8 @@ ACTIONS: dict[str, dict[str, Act]] = {
     "reception.fetchrun": {"delete_selected": Act(NOBODY)},
     "reception.incomingmessage": {"delete_selected": Act(NOBODY), "reprocess": Act(REPROCESS)},
     "invoices.receiveddocument": {"delete_selected": Act(NOBODY)},
+    "invoices.diancredentials": {"delete_selected": Act(NOBODY)},
+    "invoices.radianevent": {"delete_selected": Act(NOBODY)},
 }
 
 
@@ -337,11 +376,12 @@ class World:
     org_a: Any
     org_b: Any
     mailbox: Any
+    signing_ca: Any = None
     objects: dict[str, Any] = field(default_factory=dict)
 
 
 @pytest.fixture
-def world(org_a, org_b, settings, tmp_path, monkeypatch, role_groups) -> World:
+def world(org_a, org_b, settings, tmp_path, monkeypatch, role_groups, dian_signing_ca) -> World:
     settings.PRIVATE_STORAGE_ROOT = tmp_path / "private"
     monkeypatch.setattr(private_storage, "_wrapped", empty)
     install_fake_check(monkeypatch)
@@ -386,13 +426,27 @@ def world(org_a, org_b, settings, tmp_path, monkeypatch, role_groups) -> World:
         success=False,
     )
     target = apps.get_model("auth", "User").objects.create_user("objetivo", password=PASSWORD)
-    world = World(org_a=org_a, org_b=org_b, mailbox=mailbox)
+    credentials = configure_dian(org_a, dian_signing_ca)
+    radian_event = RadianEvent.objects.create(
+        organization=org_a,
+        document=document,
+        code="030",
+        number="EV0",
+        cude="c" * 96,
+        issued_at=now,
+        signed_xml="<ApplicationResponse/>",
+        state=RadianEventState.REJECTED,
+        dian_errors=["Regla: AAD06, Rechazo: El valor del CUDE no está calculado correctamente."],
+    )
+    world = World(org_a=org_a, org_b=org_b, mailbox=mailbox, signing_ca=dian_signing_ca)
     world.objects = {
         "organizations.organization": org_a,
         "reception.receptionmailbox": mailbox,
         "reception.fetchrun": run,
         "reception.incomingmessage": message,
         "invoices.receiveddocument": document,
+        "invoices.diancredentials": credentials,
+        "invoices.radianevent": radian_event,
         "auth.user": target,
         "auth.group": Group.objects.get(name=SOPORTE_GROUP),
         "django_q.schedule": Schedule.objects.create(name="prueba", func="math.floor"),
