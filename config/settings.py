@@ -174,11 +174,14 @@ RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS = env.float(
     "RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS", default=6.0
 )
 RECEPTION_BACKUP_CONFIRMATION_DAYS = env.int("RECEPTION_BACKUP_CONFIRMATION_DAYS", default=7)
+# An Activo mailbox not read successfully for more than this many fetch intervals is late.
+RECEPTION_STALE_FETCH_INTERVALS = env.int("RECEPTION_STALE_FETCH_INTERVALS", default=3)
 
 # --- Background worker (django-q2) -----------------------------------------------------------
 Q_REDIS_URL = env.str("Q_REDIS_URL", default="")
 Q_CLUSTER = {
-    "name": "recepcion-fe",
+    # The broker's key prefix: deployments (or test runs) sharing one Redis use different ones.
+    "name": env.str("Q_BROKER_PREFIX", default="recepcion-fe"),
     "workers": env.int("Q_WORKERS", default=2),
     "timeout": env.int("Q_TASK_TIMEOUT", default=1800),
     "retry": env.int("Q_TASK_TIMEOUT", default=1800) + 300,
@@ -192,11 +195,25 @@ if Q_REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# LOG_FORMAT=json: one JSON object per line, with the organization and mailbox of a fetch.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured('LOG_FORMAT must be "plain" or "json".')
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "config.observability.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django-q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")}},
 }
@@ -264,3 +281,19 @@ AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
 AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username <user>`
 AXES_DISABLE_ACCESS_LOG = True  # only failures are kept, not every login
 AXES_VERBOSE = False  # no banner on every manage.py command
+
+# Optional error reports (sentry-sdk), without personal data and with these values scrubbed.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.observability import sentry_init
+
+    sentry_init(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        secrets=[
+            SECRET_KEY,
+            RECEPTION_ENCRYPTION_KEY,
+            DATABASES["default"].get("PASSWORD", ""),
+            vars().get("EMAIL_HOST_PASSWORD", ""),
+        ],
+    )

@@ -70,6 +70,7 @@ from reception.models import (
     ServerType,
     StatusChange,
 )
+from reception.monitoring import StaleFetchFilter, last_read_column
 from reception.services import mailbox_configure
 from reception.storage import private_storage
 
@@ -156,8 +157,9 @@ class ReceptionMailboxAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         "protocol",
         "status",
         "status_changed_at",
+        last_read_column,
     ]
-    list_filter = ["status", "server_type", "protocol"]
+    list_filter = ["status", StaleFetchFilter, "server_type", "protocol"]
     list_select_related = ["organization"]
     search_fields = ["username", "organization__name", "organization__nit"]
     switch_template = "admin/reception/receptionmailbox/switch_server_type.html"

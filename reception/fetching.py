@@ -43,6 +43,7 @@ from reception.models import (
     ReceptionMailbox,
     ServerState,
 )
+from reception.monitoring import logged_fetch
 from reception.storage import content_save
 from reception.transports.base import TransportError
 from reception.transports.imap import (
@@ -111,6 +112,7 @@ class FetchSummary:
         }
 
 
+@logged_fetch
 def mailbox_fetch(
     mailbox: ReceptionMailbox,
     *,
