@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test venv system-test-deps lint format benchmark-ingestion benchmark-scale
+.PHONY: run test venv system-test-deps lint format benchmark-ingestion benchmark-scale prod-check
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,11 @@ test: venv system-test-deps
 	$(VENV)/bin/lint-imports
 	DEBUG=True $(PY) manage.py makemigrations --check --dry-run -v0
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+# Django's deployment checks (warnings fail) with README's production environment, or with
+# the environment file of a real deployment: make prod-check PROD_ENV=/etc/recepcion/env
+prod-check: venv
+	$(PY) deploy/prod_check.py $(PROD_ENV)
 
 lint:
 	$(PY) -m ruff check . && $(PY) -m ruff format --check . && $(VENV)/bin/lint-imports

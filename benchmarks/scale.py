@@ -1,6 +1,7 @@
 """One poll cycle over 500 mailboxes with the README's worker, then a second, idle one.
 
     .venv/bin/python benchmarks/scale.py [--mailboxes 500] [--messages 3] [--broker orm|redis]
+        [--delays 0,50]
 
 The benchmark drops and creates its own PostgreSQL database (--database-url, default
 postgres://postgres@127.0.0.1:5432/recepcion_bench — never real data) and starts the test
@@ -18,6 +19,12 @@ to the last FetchRun finished. A second cycle finds no new mail. For each cycle 
 time, the time per mailbox and per imported message, the token requests that reached the fake
 Entra ID, and, from Dovecot's logout lines, the IMAP sessions, the message bodies downloaded and
 the bytes exchanged per session.
+
+With --delays (round trips in milliseconds, e.g. 0,50) the mailboxes are reached through a
+proxy that holds every chunk for half the round trip each way (`delay_proxy.py`), and the two
+cycles run once per delay, new mail delivered before each first cycle: what an idle poll costs
+when the mail server is across a WAN. Each delay ends with the mailboxes one worker polls per
+5-minute interval, the figure the README's sizing rule is made from.
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ from _common import (
     load_average,
     median,
 )
+from delay_proxy import DelayProxy
 
 add_project_to_path()
 
@@ -102,12 +110,15 @@ class ScaleBench:
         self.args = args
         self.workdir = workdir
         self.harness = start_harness(workdir / "pki")
+        dovecot = self.harness.dovecot
+        assert dovecot.ports is not None
+        self.proxy = DelayProxy(dovecot.host, dovecot.ports.imaps).start()
         self.env = benchmark_environment(
             database_url=args.database_url,
             var_dir=workdir / "var",
             authority_host=self.harness.entra.url,
             ca_bundle=str(self.harness.pki.ca_pem),
-            mail_hosts=self.harness.dovecot.allowed_mail_hosts,
+            mail_hosts=[*dovecot.allowed_mail_hosts, f"{dovecot.host}:{self.proxy.port}"],
         )
         if args.broker == "redis":
             self.env["Q_REDIS_URL"] = args.redis_url
@@ -135,8 +146,16 @@ class ScaleBench:
             f"{time.perf_counter() - started:.0f} s",
             flush=True,
         )
+
+    def deliver(self, round_number: int) -> None:
+        """`--messages` new e-mails to every mailbox (new CUFEs in every round)."""
         started = time.perf_counter()
-        jobs = [(i, m) for i in range(self.args.mailboxes) for m in range(self.args.messages)]
+        first_message = round_number * self.args.messages
+        jobs = [
+            (i, first_message + m)
+            for i in range(self.args.mailboxes)
+            for m in range(self.args.messages)
+        ]
         with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
             mails = list(pool.map(mailbox_mail, jobs, chunksize=50))
         for index in range(self.args.mailboxes):
@@ -180,7 +199,7 @@ class ScaleBench:
                     "server_type": "outlook_modern",
                     "protocol": "imap",
                     "host": dovecot.host,
-                    "port": dovecot.ports.imaps,
+                    "port": self.proxy.port,
                     "security": "ssl",
                     "username": address,
                     "password": "",
@@ -282,11 +301,11 @@ class ScaleBench:
             for match in _LOGOUT.finditer(text)
         ]
 
-    def verify(self) -> None:
+    def verify(self, rounds: int) -> None:
         from invoices.models import ReceivedDocument
         from reception.models import IncomingMessage
 
-        expected = self.args.mailboxes * self.args.messages
+        expected = self.args.mailboxes * self.args.messages * rounds
         documents = ReceivedDocument.objects.count()
         messages = IncomingMessage.objects.count()
         left = sum(
@@ -298,17 +317,19 @@ class ScaleBench:
 
     def close(self) -> None:
         self.stop_cluster()
+        self.proxy.close()
         self.harness.close()
 
 
-def report(cycles: list[Cycle], args: argparse.Namespace, workers: str) -> None:
+def report(cycles: list[Cycle], args: argparse.Namespace, workers: int, delay: float) -> None:
     from django.conf import settings
 
     interval = settings.RECEPTION_FETCH_INTERVAL_MINUTES * 60
     print()
     print(
         f"{args.mailboxes} mailboxes x {args.messages} e-mails, qcluster with the "
-        f"{args.broker.upper()} broker and {workers} workers; {load_average()}"
+        f"{args.broker.upper()} broker and {workers} workers, {delay:g} ms round trip to the "
+        f"mail server; {load_average()}"
     )
     labels = ("first cycle (new mail)", "second cycle (idle)")
     for label, cycle in zip(labels, cycles, strict=False):
@@ -337,6 +358,16 @@ def report(cycles: list[Cycle], args: argparse.Namespace, workers: str) -> None:
             f"cost of the new mail over an idle cycle: "
             f"{(first.seconds - idle.seconds) / first.seen * 1000:.1f} ms per message"
         )
+    for label, cycle in zip(("new mail", "idle"), cycles, strict=False):
+        print(
+            f"at {delay:g} ms, {label}: {per_worker(cycle, workers, interval):.0f} mailboxes per "
+            f"worker per {interval // 60}-minute interval"
+        )
+
+
+def per_worker(cycle: Cycle, workers: int, interval: int) -> float:
+    """Mailboxes one worker polls in one interval at the cycle's rate."""
+    return cycle.runs / cycle.seconds * interval / workers
 
 
 def main() -> None:
@@ -347,6 +378,9 @@ def main() -> None:
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/15")
     parser.add_argument("--workers", type=int, default=None, help="Q_WORKERS (default: settings)")
     parser.add_argument("--timeout", type=float, default=1800)
+    parser.add_argument(
+        "--delays", default="0", help="round trips to the mail server, ms, comma-separated"
+    )
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
     parser.add_argument("--workdir", default=DEFAULT_WORKDIR, help="where VAR_DIR goes")
     args = parser.parse_args()
@@ -358,18 +392,26 @@ def main() -> None:
 
         bench.start_cluster()
         print(f"qcluster ran a first task after {bench.wait_for_cluster():.1f} s", flush=True)
-        cycles = []
-        for label in ("new mail", "idle"):
-            cycle = bench.cycle()
-            cycles.append(cycle)
-            print(
-                f"{label}: {cycle.seconds:.1f} s, {cycle.tokens} token requests, "
-                f"{cycle.sessions} IMAP sessions, {cycle.bodies} bodies; {load_average()}",
-                flush=True,
-            )
-            if label == "new mail":
-                bench.verify()
-        report(cycles, args, str(settings.Q_CLUSTER["workers"]))
+        delays = [float(value) for value in args.delays.split(",")]
+        reports = []
+        for round_number, delay in enumerate(delays):
+            bench.proxy.round_trip_ms = delay
+            bench.deliver(round_number)
+            cycles = []
+            for label in ("new mail", "idle"):
+                cycle = bench.cycle()
+                cycles.append(cycle)
+                print(
+                    f"{delay:g} ms, {label}: {cycle.seconds:.1f} s, {cycle.tokens} token "
+                    f"requests, {cycle.sessions} IMAP sessions, {cycle.bodies} bodies; "
+                    f"{load_average()}",
+                    flush=True,
+                )
+                if label == "new mail":
+                    bench.verify(round_number + 1)
+            reports.append((cycles, delay))
+        for cycles, delay in reports:
+            report(cycles, args, settings.Q_CLUSTER["workers"], delay)
     finally:
         bench.close()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -209,12 +209,15 @@ RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS = env_float(
     "RECEPTION_TRANSIENT_FAILURE_WINDOW_HOURS", 6.0, minimum=0.0
 )
 RECEPTION_BACKUP_CONFIRMATION_DAYS = env_int("RECEPTION_BACKUP_CONFIRMATION_DAYS", 7, minimum=1)
+# An Activo mailbox not read successfully for more than this many fetch intervals is late.
+RECEPTION_STALE_FETCH_INTERVALS = env_int("RECEPTION_STALE_FETCH_INTERVALS", 3, minimum=1)
 
 # --- Background worker (django-q2) -----------------------------------------------------------
 Q_REDIS_URL = env.str("Q_REDIS_URL", default="")
 Q_TASK_TIMEOUT = env_int("Q_TASK_TIMEOUT", 1800, minimum=60)
 Q_CLUSTER = {
-    "name": "recepcion-fe",
+    # The broker's key prefix: deployments (or test runs) sharing one Redis use different ones.
+    "name": env.str("Q_BROKER_PREFIX", default="recepcion-fe"),
     "workers": env_int("Q_WORKERS", 2, minimum=1, maximum=64),
     "timeout": Q_TASK_TIMEOUT,
     # A task is retried only after it surely timed out, never while it still runs.
@@ -229,11 +232,25 @@ if Q_REDIS_URL:
 else:
     Q_CLUSTER["orm"] = "default"
 
+# LOG_FORMAT=json: one JSON object per line, with the organization and mailbox of a fetch.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured('LOG_FORMAT must be "plain" or "json".')
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "config.observability.LogContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "config.observability.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django-q": {"level": env.str("Q_LOG_LEVEL", default="WARNING")}},
 }
@@ -247,6 +264,8 @@ if not DEBUG:
     SESSION_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
     CSRF_COOKIE_SECURE = env.bool("SECURE_COOKIES", default=True)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+# A load balancer's probe may come over plain HTTP on the private network: answer it there.
+SECURE_REDIRECT_EXEMPT = [r"^health/$"]
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
@@ -299,3 +318,19 @@ AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
 AXES_ENABLE_ADMIN = False  # unlock with `manage.py axes_reset_username <user>`
 AXES_DISABLE_ACCESS_LOG = True  # only failures are kept, not every login
 AXES_VERBOSE = False  # no banner on every manage.py command
+
+# Optional error reports (sentry-sdk), without personal data and with these values scrubbed.
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    from config.observability import sentry_init
+
+    sentry_init(
+        SENTRY_DSN,
+        environment=env.str("SENTRY_ENVIRONMENT", default="production"),
+        secrets=[
+            SECRET_KEY,
+            RECEPTION_ENCRYPTION_KEY,
+            DATABASES["default"].get("PASSWORD", ""),
+            vars().get("EMAIL_HOST_PASSWORD", ""),
+        ],
+    )

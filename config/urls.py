@@ -5,6 +5,7 @@ from django.urls import path
 from django.utils.translation import gettext_lazy as _
 from django.views.generic import RedirectView
 
+from config.health import health_view
 from reception.views import backup_confirm_view
 
 admin.site.site_header = _("Recepción FE")
@@ -15,4 +16,5 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
     path("admin/", admin.site.urls),
     path("respaldo/confirmar/<str:token>/", backup_confirm_view, name="backup-confirm"),
+    path("health/", health_view, name="health"),
 ]

@@ -36,6 +36,7 @@ from reception.models import (
     ReceptionMailbox,
     ServerState,
 )
+from reception.monitoring import logged_fetch
 from reception.processing import (
     POOL_MIN_MESSAGES,
     RecordedMessage,
@@ -102,6 +103,7 @@ class FetchSummary:
         }
 
 
+@logged_fetch
 def mailbox_fetch(
     mailbox: ReceptionMailbox,
     *,

@@ -91,3 +91,18 @@ def send_backup_confirmation(mailbox: ReceptionMailbox, link: str, valid_days: i
         },
         [mailbox.backup_email],
     )
+
+
+def notify_mailbox_stale(mailbox: ReceptionMailbox, *, last_read) -> int:
+    """An Activo mailbox that has not been read for several fetch intervals."""
+    return _send(
+        "mailbox_stale",
+        {
+            "mailbox": mailbox,
+            "organization": mailbox.organization,
+            "last_read": last_read,
+            "intervals": settings.RECEPTION_STALE_FETCH_INTERVALS,
+            "interval_minutes": settings.RECEPTION_FETCH_INTERVAL_MINUTES,
+        },
+        responsible_addresses(mailbox),
+    )

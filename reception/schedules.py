@@ -10,12 +10,13 @@ from django_q.models import Schedule
 
 FETCH_ALL = "fetch-all-mailboxes"
 NOTIFY_EXPIRING = "notify-expiring-secrets"
+ALERT_STALE = "alert-stale-mailboxes"
 #: Bogotá time of the daily secret-expiry job: early, before people start work.
 EXPIRY_JOB_TIME = datetime.time(6, 0)
 
 
 def schedules_ensure() -> list[tuple[str, bool]]:
-    """Create or update both schedules; safe to run on every start. Returns (name, created)."""
+    """Create or update the schedules; safe to run on every start. Returns (name, created)."""
     fetch, fetch_created = Schedule.objects.update_or_create(
         name=FETCH_ALL,
         defaults={
@@ -43,4 +44,18 @@ def schedules_ensure() -> list[tuple[str, bool]]:
             "next_run": first,
         },
     )
-    return [(FETCH_ALL, fetch_created), (NOTIFY_EXPIRING, notify_created)]
+    # Late mailboxes are looked for once per fetch interval, beside the fetch itself.
+    _alert, alert_created = Schedule.objects.update_or_create(
+        name=ALERT_STALE,
+        defaults={
+            "func": "reception.tasks.alert_stale_mailboxes",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": settings.RECEPTION_FETCH_INTERVAL_MINUTES,
+            "repeats": -1,
+        },
+    )
+    return [
+        (FETCH_ALL, fetch_created),
+        (NOTIFY_EXPIRING, notify_created),
+        (ALERT_STALE, alert_created),
+    ]

@@ -8,6 +8,7 @@ from django_q.tasks import async_task
 from reception.exceptions import MailboxBusy, MailboxUnreachable
 from reception.fetching import mailbox_fetch
 from reception.models import MailboxStatus, Protocol, ReceptionMailbox
+from reception.monitoring import stale_fetch_alert
 from reception.services import secrets_notify_expiring
 
 
@@ -43,3 +44,7 @@ def fetch_mailbox(mailbox_id: int, trigger: str = "schedule") -> dict:
 
 def notify_expiring_secrets() -> dict:
     return secrets_notify_expiring()
+
+
+def alert_stale_mailboxes() -> dict:
+    return stale_fetch_alert()

@@ -45,6 +45,7 @@ from reception.forms import (
     secret_state,
 )
 from reception.models import MailboxStatus, ReceptionMailbox, ServerType
+from reception.monitoring import StaleFetchFilter, last_read_column
 from reception.services import mailbox_configure
 
 #: Where a request carries the service's DestinationRefused back to the form (see get_form).
@@ -76,8 +77,9 @@ class ReceptionMailboxAdmin(MailboxOperationsMixin, OrganizationScopedAdminMixin
         "protocol",
         "status",
         "status_changed_at",
+        last_read_column,
     ]
-    list_filter = ["status", "server_type", "protocol"]
+    list_filter = ["status", StaleFetchFilter, "server_type", "protocol"]
     list_select_related = ["organization"]
     search_fields = ["username", "organization__name", "organization__nit"]
     switch_template = "admin/reception/receptionmailbox/switch_server_type.html"

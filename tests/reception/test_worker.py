@@ -10,7 +10,7 @@ from django_q.models import Schedule
 
 from invoices.models import ReceivedDocument
 from reception.models import FetchRun
-from reception.schedules import FETCH_ALL, NOTIFY_EXPIRING, schedules_ensure
+from reception.schedules import ALERT_STALE, FETCH_ALL, NOTIFY_EXPIRING, schedules_ensure
 from tests.factories.dian import build_mail
 from tests.reception.conftest import manage
 
@@ -21,11 +21,14 @@ WORKER_DEADLINE = 120
 
 
 def test_schedules_are_created_once_by_name():
-    assert [created for _name, created in schedules_ensure()] == [True, True]
-    assert [created for _name, created in schedules_ensure()] == [False, False]
-    assert set(Schedule.objects.values_list("name", flat=True)) == {FETCH_ALL, NOTIFY_EXPIRING}
+    assert [created for _name, created in schedules_ensure()] == [True, True, True]
+    assert [created for _name, created in schedules_ensure()] == [False, False, False]
+    names = set(Schedule.objects.values_list("name", flat=True))
+    assert names == {FETCH_ALL, NOTIFY_EXPIRING, ALERT_STALE}
     fetch = Schedule.objects.get(name=FETCH_ALL)
     assert (fetch.schedule_type, fetch.minutes) == (Schedule.MINUTES, 5)
+    alert = Schedule.objects.get(name=ALERT_STALE)
+    assert (alert.func, alert.minutes) == ("reception.tasks.alert_stale_mailboxes", 5)
 
 
 def test_a_real_qcluster_fetches_a_mailbox_on_schedule(configure_live_mailbox, dovecot, child_env):
