@@ -26,7 +26,7 @@ def test_prod_check_is_clean_with_the_documented_environment():
 def test_prod_check_fails_on_a_deployment_file_with_warnings(tmp_path):
     env_file = tmp_path / "env"
     env_file.write_text(
-        "DEBUG=False\nSECRET_KEY=short\n"
+        "DEBUG=False\nSECRET_KEY=short\nSITE_URL=https://recepcion.example.com\n"
         "RECEPTION_ENCRYPTION_KEY=pV3-kq9ZtW2m_Rx7LsB4nYc8dHf6JgA1eUo5\n"
         "SECURE_HSTS_SECONDS=0\n"
     )
