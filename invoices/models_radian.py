@@ -20,6 +20,18 @@ class DianCredentials(models.Model):
     and never shown again; the certificate's subject and dates are kept in clear to judge it.
     """
 
+    #: What a person types as it is: the admin's form and the service copy exactly these.
+    PLAIN_FIELDS = (
+        "software_id",
+        "environment",
+        "test_set_id",
+        "event_prefix",
+        "receiver_name",
+        "receiver_id",
+        "receiver_job_title",
+        "receiver_department",
+    )
+
     organization = models.OneToOneField(
         "organizations.Organization",
         on_delete=models.CASCADE,

@@ -59,17 +59,7 @@ class DianCredentialsForm(forms.ModelForm):
 
     class Meta:
         model = DianCredentials
-        fields = [
-            "organization",
-            "software_id",
-            "environment",
-            "test_set_id",
-            "event_prefix",
-            "receiver_name",
-            "receiver_id",
-            "receiver_job_title",
-            "receiver_department",
-        ]
+        fields = ["organization", *DianCredentials.PLAIN_FIELDS]
 
     def __init__(self, *args: Any, organization: Any = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -96,16 +96,7 @@ def dian_credentials_configure(
             credentials.certificate_expired_notice_sent_at = None
         if data.get("software_pin"):
             credentials.software_pin = data["software_pin"]
-        for name in (
-            "software_id",
-            "environment",
-            "test_set_id",
-            "event_prefix",
-            "receiver_name",
-            "receiver_id",
-            "receiver_job_title",
-            "receiver_department",
-        ):
+        for name in DianCredentials.PLAIN_FIELDS:
             setattr(credentials, name, data.get(name) or "")
         credentials.full_clean(exclude=["organization"])
         credentials.save()

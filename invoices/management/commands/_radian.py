@@ -10,17 +10,8 @@ from django.utils.translation import gettext as _
 from config.cli import InputRefused
 from invoices.models import ReceivedDocument
 from invoices.radian_services import RADIAN_CODES
+from organizations.cli import add_organization_argument
 from organizations.models import Organization
-from organizations.selectors import organization_by_nit
-
-
-def add_organization_argument(parser: CommandParser) -> None:
-    parser.add_argument(
-        "--organization",
-        required=True,
-        metavar="NIT",
-        help="NIT de la organización, con o sin dígito de verificación (900123456 o 900123456-8).",
-    )
 
 
 def add_event_arguments(parser: CommandParser) -> None:
@@ -29,16 +20,6 @@ def add_event_arguments(parser: CommandParser) -> None:
     parser.add_argument(
         "--code", required=True, metavar="CÓDIGO", help="Evento: 030, 031, 032 o 033."
     )
-
-
-def organization_from(options: dict[str, Any]) -> Organization:
-    try:
-        return organization_by_nit(options["organization"])
-    except (ValueError, Organization.DoesNotExist) as error:
-        raise InputRefused(
-            _("--organization: No existe la organización con NIT %(nit)s.")
-            % {"nit": options["organization"]}
-        ) from error
 
 
 def document_from(organization: Organization, options: dict[str, Any]) -> ReceivedDocument:

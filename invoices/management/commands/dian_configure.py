@@ -19,10 +19,10 @@ from django.http import QueryDict
 from django.utils.translation import gettext as _
 
 from config.cli import InputCommand, InputRefused, read_json_object, text_problems
-from invoices.management.commands._radian import add_organization_argument, organization_from
 from invoices.models import DianCredentials
 from invoices.radian_forms import MAX_CERTIFICATE_BYTES, DianCredentialsForm
 from invoices.radian_services import dian_credentials_configure
+from organizations.cli import add_organization_argument, organization_from
 
 KEYS = (
     "certificate_path",

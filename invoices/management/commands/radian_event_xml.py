@@ -17,8 +17,8 @@ from invoices.management.commands._radian import (
     add_event_arguments,
     code_from,
     document_from,
-    organization_from,
 )
+from organizations.cli import organization_from
 
 
 class Command(InputCommand):

@@ -20,10 +20,10 @@ from invoices.management.commands._radian import (
     add_event_arguments,
     code_from,
     document_from,
-    organization_from,
 )
 from invoices.models import RadianEventState
 from invoices.radian_services import radian_event_request, radian_event_send
+from organizations.cli import organization_from
 
 
 class Command(InputCommand):

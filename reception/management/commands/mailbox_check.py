@@ -5,7 +5,8 @@ from typing import Any
 from django.core.management.base import CommandParser
 
 from config.cli import InputCommand
-from reception.management.commands._organization import add_organization_argument, mailbox_from
+from organizations.cli import add_organization_argument
+from reception.management.commands._organization import mailbox_from
 from reception.services import mailbox_check
 
 SYMBOLS = {"ok": "OK", "failed": "FALLÓ", "not_run": "no se ejecutó"}

@@ -23,9 +23,9 @@ from config.cli import (
     read_json_object,
     text_problems,
 )
+from organizations.cli import add_organization_argument, organization_from
 from reception.exceptions import DestinationRefused, ServerTypeChangeNotConfirmed
 from reception.forms import SWITCH_WARNING, MailboxConfigurationForm
-from reception.management.commands._organization import add_organization_argument, organization_from
 from reception.models import ReceptionMailbox
 from reception.services import mailbox_configure
 

@@ -6,9 +6,10 @@ from django.core.management.base import CommandParser
 from django.utils.translation import gettext as _
 
 from config.cli import InputCommand, InputRefused
+from organizations.cli import add_organization_argument
 from reception.exceptions import MailboxBusy, MailboxUnreachable
 from reception.fetching import FetchSummary, mailbox_fetch
-from reception.management.commands._organization import add_organization_argument, mailbox_from
+from reception.management.commands._organization import mailbox_from
 
 
 class Command(InputCommand):

@@ -17,8 +17,9 @@ from django.core.management.base import CommandParser
 from django.http import QueryDict
 
 from config.cli import InputCommand, InputRefused, read_stdin
+from organizations.cli import add_organization_argument
 from reception.forms import SecretRotationForm
-from reception.management.commands._organization import add_organization_argument, mailbox_from
+from reception.management.commands._organization import mailbox_from
 from reception.services import secret_rotate
 
 
