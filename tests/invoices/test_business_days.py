@@ -101,7 +101,7 @@ def test_it_finds_an_empty_window_when_no_deadline_can_fall_in_it():
 # in order. The n-th business day after a date is then an index away, and the days between two
 # dates a difference of two indexes: no day-by-day loop, no per-year cache.
 
-_FIRST, _LAST = D(2000, 1, 1), D(2060, 12, 31)
+_FIRST, _LAST = D(1999, 1, 1), D(2061, 12, 31)
 _DATES = st.dates(min_value=D(2000, 1, 10), max_value=D(2060, 12, 10))
 
 
@@ -134,10 +134,9 @@ def test_adding_business_days_matches_the_calendar(start, days) -> None:
     assert add_business_days(start, days) == expected
 
 
-@given(_DATES, _DATES)
-def test_days_left_count_the_business_days_between_in_either_direction(today, deadline) -> None:
-    if abs((deadline - today).days) > 120:
-        deadline = today + datetime.timedelta(days=(deadline - today).days % 120)
+@given(_DATES, st.integers(min_value=-120, max_value=120))
+def test_days_left_count_the_business_days_between_in_either_direction(today, offset) -> None:
+    deadline = today + datetime.timedelta(days=offset)
     expected = (
         _business_days_in(today, deadline)
         if today <= deadline

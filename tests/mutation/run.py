@@ -147,8 +147,10 @@ def run_module(module: Module, *, workers: int) -> int:
     command = [sys.executable, "-c", _CHILD, module.path, str(workers), ",".join(module.tests)]
     log = ROOT / "mutants" / f"{module.name}.log"
     log.parent.mkdir(exist_ok=True)
-    # mutmut keeps a verdict until the mutated function changes; a test added since must count.
+    # mutmut keeps a verdict until the mutated function changes, and which tests reach which
+    # function from the last run: a test added since must count, and rows mutate different files.
     (ROOT / "mutants" / f"{module.path}.meta").unlink(missing_ok=True)
+    (ROOT / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
     with log.open("w") as out:
         diffs = str(log.with_suffix(".survivors.diff"))
         code = subprocess.run(

@@ -223,6 +223,13 @@ def test_it_gives_each_group_the_permissions_of_the_role_table():
     assert groups == GROUP_PERMISSIONS
 
 
+def _sync(*args, **kwargs) -> None:
+    """role_groups_sync, checking it leaves the app registry as it found it."""
+    before = {config.label: config.models_module for config in apps.get_app_configs()}
+    role_groups_sync(*args, **kwargs)
+    assert {config.label: config.models_module for config in apps.get_app_configs()} == before
+
+
 def _group_permissions() -> dict[str, list[str]]:
     return {
         group.name: sorted(
@@ -239,7 +246,7 @@ def test_syncing_the_groups_restores_exactly_the_table_after_any_drift():
     back_office.permissions.add(Permission.objects.get(codename="delete_receptionmailbox"))
     Group.objects.get(name=CONTADOR_GROUP).permissions.clear()
     Group.objects.filter(name=SOPORTE_GROUP).delete()
-    role_groups_sync()
+    _sync()
     assert _group_permissions() == GROUP_PERMISSIONS
 
 
@@ -249,17 +256,10 @@ def test_syncing_creates_the_permissions_a_fresh_database_does_not_have_yet(caps
     from the migration's own app registry, whose apps have no models module."""
     state_apps = MigrationExecutor(connection).loader.project_state().apps
     Permission.objects.filter(codename__in=["check_receptionmailbox", "view_organization"]).delete()
-    role_groups_sync(state_apps)
+    _sync(state_apps)
     assert _group_permissions() == GROUP_PERMISSIONS
     assert all(config.models_module is None for config in state_apps.get_app_configs())
     assert capsys.readouterr().out == ""
-
-
-@pytest.mark.django_db
-def test_syncing_leaves_the_app_registry_as_it_found_it():
-    before = {config.label: config.models_module for config in apps.get_app_configs()}
-    role_groups_sync()
-    assert {config.label: config.models_module for config in apps.get_app_configs()} == before
 
 
 @pytest.mark.django_db
@@ -270,14 +270,14 @@ def test_syncing_finds_each_permission_by_app_and_codename():
         name="Homónimo",
         content_type=ContentType.objects.get_for_model(Group),
     )
-    role_groups_sync()
+    _sync()
     assert _group_permissions() == GROUP_PERMISSIONS
     assert not namesake.group_set.exists()
 
 
 @pytest.mark.django_db
 def test_syncing_with_a_migration_s_own_permissions_grants_those_and_no_others():
-    role_groups_sync(permissions={"Contador": ["invoices.view_receiveddocument"]})
+    _sync(permissions={"Contador": ["invoices.view_receiveddocument"]})
     assert _group_permissions()["Contador"] == ["invoices.view_receiveddocument"]
     assert _group_permissions()[BACK_OFFICE_GROUP] == GROUP_PERMISSIONS[BACK_OFFICE_GROUP]
 

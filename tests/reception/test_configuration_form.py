@@ -6,7 +6,15 @@ import uuid
 import pytest
 import time_machine
 
-from reception.forms import MailboxConfigurationForm
+from reception.forms import (
+    MailboxConfigurationForm,
+    PastedField,
+    SecretInput,
+    notification_email_field,
+    secret_confirm_field,
+    secret_expiry_field,
+    secret_value_field,
+)
 from reception.models import ReceptionMailbox
 from tests.factories.mailboxes import make_mailbox
 from tests.reception.mailbox_data import (
@@ -126,10 +134,32 @@ def test_it_ignores_the_backup_email_for_imap(db):
 
 def test_it_ignores_stale_modern_fields_for_basic_auth(db):
     """Fields the page hides for basic auth must not block the save, nor be saved."""
-    form = form_for(basic(tenant_id="junk junk", client_id="x", secret=OTHER_SECRET_ID))
+    stale = basic(
+        tenant_id="junk junk",
+        client_id="x",
+        object_id="y",
+        secret=OTHER_SECRET_ID,
+        secret_expires_on="2030-01-01",
+        notification_email="ti@andina.test",
+    )
+    form = form_for(stale)
     assert form.is_valid(), form.errors
-    assert form.cleaned_data["tenant_id"] is None
-    assert form.cleaned_data["secret"] == ""
+    cleaned = form.cleaned_data
+    assert [cleaned[n] for n in ("tenant_id", "client_id", "object_id", "secret_expires_on")] == [
+        None
+    ] * 4
+    emptied = ("tenant_id_confirm", "client_id_confirm", "secret", "secret_confirm")
+    assert [cleaned[n] for n in (*emptied, "notification_email")] == [""] * 5
+
+
+def test_it_explains_a_tenant_pasted_as_the_application(db):
+    form = form_for(modern(client_id=TENANT))
+    assert not form.is_valid()
+    assert form.errors["client_id"] == [
+        "El Id. Aplicación es igual al Id. Tenant: parece que pegaste el mismo valor dos veces. "
+        "El Id. Tenant es el «Id. de directorio (inquilino)» y el Id. Aplicación es el "
+        "«Id. de aplicación (cliente)»."
+    ]
 
 
 OTHER_SECRET_ID = "c63febe2-17e0-4939-a2c7-b0878e2f88b9"
@@ -235,3 +265,59 @@ def test_it_never_renders_the_secret_or_password_back(db):
     html = form.as_div()
     assert SECRET not in html
     assert PASSWORD not in html
+
+
+# --- The shared fields, as built (the forms build them once, when the module is imported) ------
+
+
+def test_a_pasted_field_is_optional_short_and_drops_surrounding_blanks():
+    field = PastedField(label="Id. Tenant")
+    assert (field.required, field.max_length, field.strip) == (False, 254, True)
+    assert field.clean("  abc\r\n") == "abc"
+    assert field.clean("") == ""
+    assert (
+        PastedField(required=True, max_length=10).required,
+        PastedField(max_length=10).max_length,
+    ) == (True, 10)
+
+
+def test_a_secret_input_never_renders_its_value_and_keeps_other_attributes():
+    widget = SecretInput(attrs={"id": "x"})
+    html = widget.render("secret", "s3cr3t-value")
+    assert "s3cr3t-value" not in html
+    assert widget.attrs == {"autocomplete": "new-password", "id": "x"}
+    assert SecretInput().attrs == {"autocomplete": "new-password"}
+
+
+def test_the_secret_fields_carry_the_guide_s_names_and_never_show_the_secret():
+    value, confirm = secret_value_field(), secret_confirm_field()
+    assert (value.label, value.max_length, value.required) == ("Secreto", 512, False)
+    assert value.help_text == (
+        "El «Valor» del secreto de cliente (no su «Id. de secreto»), copiado en "
+        "Certificados y secretos al crearlo."
+    )
+    assert (confirm.label, confirm.max_length, confirm.required) == (
+        "Confirmar Secreto",
+        512,
+        False,
+    )
+    for field in (value, confirm):
+        assert isinstance(field, PastedField)
+        assert isinstance(field.widget, SecretInput)
+        assert "s3cr3t-value" not in field.widget.render("secret", "s3cr3t-value")
+
+
+def test_the_expiry_field_is_an_optional_date_typed_in_a_date_picker():
+    field = secret_expiry_field()
+    assert (field.label, field.required) == ("Fecha Expiración", False)
+    assert field.help_text == "La fecha en la que expira el secreto en Entra ID."
+    assert field.widget.format == "%Y-%m-%d"
+    assert field.widget.input_type == "date"
+    assert 'value="2026-03-04"' in field.widget.render("expiry", datetime.date(2026, 3, 4))
+
+
+def test_the_notification_field_says_what_it_is_for():
+    field = notification_email_field()
+    assert isinstance(field, PastedField)
+    assert (field.label, field.required, field.max_length) == ("Correo Notificación", False, 254)
+    assert field.help_text == "Te avisaremos a este correo antes de que el secreto expire."

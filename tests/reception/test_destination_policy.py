@@ -74,6 +74,7 @@ NOT_PUBLIC = [
     "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
     "64:ff9b:1::1",  # local-use NAT64
     "2001::1",  # Teredo
+    "4000::1",  # reserved, which ipaddress calls global
 ]
 PUBLIC = [
     "8.8.8.8",

@@ -103,3 +103,17 @@ def test_any_bytes_are_refused_with_a_reason_or_read(data: bytes) -> None:
         extract_zip(data, Limits())
     except DianError as refusal:
         assert refusal.reason
+
+
+def test_an_archive_declaring_a_zip_version_python_does_not_know_is_refused_as_damaged():
+    """zipfile raises NotImplementedError for it, which escaped as an unexpected failure."""
+    archive = bytearray(make_zip([("f.xml", b"<x/>")]))
+    central = archive.rindex(b"PK\x01\x02")
+    archive[central + 6] = 64  # "version needed to extract": 6.4
+    try:
+        extract_zip(bytes(archive), Limits())
+    except DianError as refusal:
+        assert refusal.outcome is Outcome.ZIP_INVALID
+        assert refusal.reason == "El adjunto ZIP está dañado o no es un ZIP"
+    else:
+        raise AssertionError("a ZIP of an unknown version was read")
