@@ -39,6 +39,15 @@ EQUIVALENT: dict[str, str] = {
         "both sides of the comparison fold case the same way; upper() and lower() differ only "
         "for letters whose cases do not round-trip (ß), never in a DIAN prefix and number"
     ),
+    # forms
+    "reception.forms.xǁPastedFieldǁ__init____mutmut_16": "CharField strips by default",
+    "reception.forms.xǁSecretInputǁ__init____mutmut_2": (
+        "render_value=None is as false as False: the value is never rendered"
+    ),
+    "reception.forms.xǁSecretInputǁ__init____mutmut_4": "PasswordInput's render_value is False",
+    "reception.forms.xǁSecretRotationFormǁclean__mutmut_7": (
+        "may_keep_current=None is as false as False: a rotation always wants a secret"
+    ),
     # scoping
     "organizations.scoping.x_scope_queryset__mutmut_10": _PK_LOOKUP,
     "organizations.scoping.x_scope_queryset__mutmut_15": _PK_LOOKUP,

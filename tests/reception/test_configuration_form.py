@@ -5,22 +5,26 @@ import uuid
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from reception.forms import (
     MailboxConfigurationForm,
     PastedField,
     SecretInput,
+    bogota_today,
     notification_email_field,
     secret_confirm_field,
     secret_expiry_field,
+    secret_state,
     secret_value_field,
 )
-from reception.models import ReceptionMailbox
+from reception.models import ReceptionMailbox, Secret
 from tests.factories.mailboxes import make_mailbox
 from tests.reception.mailbox_data import (
     CLIENT,
     INVALID_CASES,
     NEW_SECRET,
+    OBJECT,
     PASSWORD,
     SECRET,
     TENANT,
@@ -321,3 +325,111 @@ def test_the_notification_field_says_what_it_is_for():
     assert isinstance(field, PastedField)
     assert (field.label, field.required, field.max_length) == ("Correo Notificación", False, 254)
     assert field.help_text == "Te avisaremos a este correo antes de que el secreto expire."
+
+
+# --- Every identifier problem in the words the page shows -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        (modern(tenant_id=""), "tenant_id", "Este campo es obligatorio."),
+        (
+            modern(tenant_id_confirm=CLIENT),
+            "tenant_id_confirm",
+            "«Confirmar Id. Tenant» no coincide con «Id. Tenant».",
+        ),
+        (
+            modern(client_id="abc"),
+            "client_id",
+            "«Id. Aplicación» debe ser un GUID como 00000000-0000-0000-0000-000000000000, "
+            "copiado completo.",
+        ),
+        (
+            modern(object_id=TENANT),
+            "object_id",
+            "El Id. de objeto es el de la ventana «Aplicaciones empresariales»; no es el "
+            "Id. Tenant ni el Id. Aplicación.",
+        ),
+    ],
+    ids=["tenant_missing", "tenant_confirm_differs", "client_not_guid", "object_is_tenant"],
+)
+def test_it_explains_each_identifier_problem_in_full(db, values, field, message):
+    form = form_for(values)
+    assert not form.is_valid()
+    assert form.errors[field] == [message]
+
+
+def test_it_keeps_the_identifiers_as_guids_and_no_object_as_none(db):
+    form = form_for(modern(password="una-clave-vieja"))
+    assert form.is_valid(), form.errors
+    cleaned = form.cleaned_data
+    assert (cleaned["tenant_id"], cleaned["client_id"], cleaned["object_id"]) == (
+        uuid.UUID(TENANT),
+        uuid.UUID(CLIENT),
+        uuid.UUID(OBJECT),
+    )
+    assert cleaned["password"] == ""  # a password left from basic auth is not kept
+    without_object = form_for(modern(object_id=""))
+    assert without_object.is_valid(), without_object.errors
+    assert without_object.cleaned_data["object_id"] is None
+
+
+def test_a_secret_is_described_by_its_dates_in_bogota_never_its_value():
+    set_at = datetime.datetime(2026, 3, 5, 3, 0, tzinfo=datetime.UTC)  # 4 March, 22:00 in Bogotá
+    assert secret_state(Secret(created_at=set_at, expires_on=datetime.date(2026, 9, 1))) == (
+        "configurado el 04/03/2026, expira el 01/09/2026"
+    )
+    assert secret_state(Secret(created_at=set_at, expires_on=None)) == "configurado el 04/03/2026"
+
+
+def test_today_is_bogota_s_whatever_time_zone_is_active():
+    late_evening = datetime.datetime(2026, 3, 5, 3, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(late_evening), timezone.override("UTC"):
+        assert bogota_today() == datetime.date(2026, 3, 4)
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        (
+            basic(server_type="other", host=""),
+            "host",
+            "Indica el servidor de tu proveedor de correo.",
+        ),
+        (
+            basic(host="https://outlook.office365.com"),
+            "host",
+            "Escribe solo el nombre del servidor, por ejemplo outlook.office365.com.",
+        ),
+        (
+            modern(protocol="pop3", port=995),
+            "backup_email",
+            "Con POP3 es obligatorio un correo de respaldo, distinto del Usuario.",
+        ),
+        (
+            modern(protocol="pop3", port=995, backup_email=USERNAME.upper()),
+            "backup_email",
+            "El correo de respaldo debe ser distinto del Usuario del buzón.",
+        ),
+    ],
+    ids=["host_missing", "host_is_a_url", "pop3_without_backup", "backup_is_the_username"],
+)
+def test_it_explains_each_server_problem_in_full(db, values, field, message):
+    form = form_for(values)
+    assert not form.is_valid()
+    assert message in form.errors[field]
+
+
+def test_it_shows_what_the_service_found_on_the_field_it_concerns(db):
+    refused = {"host": ["El servidor resuelve a una dirección que no es pública."]}
+    form_class = type("Refused", (MailboxConfigurationForm,), {"service_errors": refused})
+    form = form_class(typed_twice(basic()))
+    assert not form.is_valid()
+    assert form.errors["host"] == ["El servidor resuelve a una dirección que no es pública."]
+
+
+def test_a_server_type_without_a_protocol_stops_before_the_type_s_rules(db):
+    form = form_for(basic(protocol="", password=""))
+    assert not form.is_valid()
+    assert "password" not in form.errors
