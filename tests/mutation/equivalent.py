@@ -45,6 +45,12 @@ EQUIVALENT: dict[str, str] = {
         "render_value=None is as false as False: the value is never rendered"
     ),
     "reception.forms.xǁSecretInputǁ__init____mutmut_4": "PasswordInput's render_value is False",
+    "reception.forms.xǁMailboxConfigurationFormǁ_clean_backup__mutmut_41": (
+        'a missing user compared as "XXXX" instead of "": no e-mail address equals either'
+    ),
+    "reception.forms.xǁMailboxConfigurationFormǁ_require_plain_login__mutmut_6": (
+        'a missing user read as "XXXX" instead of "": neither has a character to refuse'
+    ),
     "reception.forms.xǁSecretRotationFormǁclean__mutmut_7": (
         "may_keep_current=None is as false as False: a rotation always wants a secret"
     ),

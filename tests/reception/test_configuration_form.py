@@ -17,6 +17,7 @@ from reception.forms import (
     secret_expiry_field,
     secret_state,
     secret_value_field,
+    suggested_server,
 )
 from reception.models import ReceptionMailbox, Secret
 from tests.factories.mailboxes import make_mailbox
@@ -433,3 +434,7 @@ def test_a_server_type_without_a_protocol_stops_before_the_type_s_rules(db):
     form = form_for(basic(protocol="", password=""))
     assert not form.is_valid()
     assert "password" not in form.errors
+
+
+def test_it_suggests_no_server_it_does_not_know_as_an_empty_name():
+    assert suggested_server("other", "imap", "ssl") == ("", 993)
