@@ -53,7 +53,14 @@ def _extract(data: bytes, limits: Limits, depth: int, budget: _Budget, out: list
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        ValueError,
+        OSError,
+        EOFError,
+        NotImplementedError,  # a ZIP "version" zipfile does not know, e.g. a damaged header
+    ) as exc:
         raise DianError(Outcome.ZIP_INVALID, "El adjunto ZIP está dañado o no es un ZIP") from exc
     budget.entries += len(infos)
     if budget.entries > limits.max_zip_entries:

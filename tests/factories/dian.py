@@ -534,11 +534,17 @@ def make_pdf(title: str = "Factura electrónica", *, size: int = 24_000, seed: i
 
 
 def make_zip(entries: list[tuple[str, bytes]], *, compression: int = zipfile.ZIP_DEFLATED) -> bytes:
-    """A ZIP of the given (name, bytes) entries, in order."""
+    """A ZIP of the given (name, bytes) entries, in order, stamped with a fixed date.
+
+    `writestr` with a bare name stamps the current time, so two builds a second apart differed.
+    """
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=compression, compresslevel=6) as archive:
         for name, data in entries:
-            archive.writestr(name, data)
+            info = zipfile.ZipInfo(name, date_time=(2025, 7, 9, 11, 48, 2))
+            info.compress_type = compression
+            info.external_attr = 0o600 << 16
+            archive.writestr(info, data)
     return buffer.getvalue()
 
 

@@ -9,7 +9,13 @@ import pytest
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from invoices.exports import EXPORT_CHUNK_SIZE, export_headers
+from invoices.exports import (
+    EXPORT_CHUNK_SIZE,
+    TaxColumn,
+    _taxes,
+    _withholdings,
+    export_headers,
+)
 from tests.factories.documents import DocumentTaxFactory, ReceivedDocumentFactory
 
 CSV_URL = reverse("admin:invoices_receiveddocument_export_csv")
@@ -60,7 +66,11 @@ def csv_rows(response):
 
 
 def xlsx_rows(response):
-    workbook = load_workbook(io.BytesIO(b"".join(response.streaming_content)), read_only=True)
+    return xlsx_rows_of(b"".join(response.streaming_content))
+
+
+def xlsx_rows_of(content: bytes):
+    workbook = load_workbook(io.BytesIO(content), read_only=True)
     rows = list(workbook.active.iter_rows(values_only=True))
     assert list(rows[0]) == export_headers()
     return [dict(zip(rows[0], row, strict=True)) for row in rows[1:]]
@@ -233,3 +243,64 @@ def test_it_puts_each_amount_in_its_own_xlsx_column(client, bob, uneven_invoice)
     assert row["Valor bruto"] == pytest.approx(1000000.125)
     assert row["Base gravable"] == pytest.approx(800000.5)
     assert row["Total con impuestos"] == pytest.approx(1152000.1234)
+
+
+def test_the_columns_keep_the_words_and_order_accounting_imports_rely_on():
+    assert export_headers() == [
+        "Fecha de emisión",
+        "Tipo",
+        "Número",
+        "CUFE/CUDE",
+        "NIT proveedor",
+        "DV",
+        "Proveedor",
+        "Moneda",
+        "Valor bruto",
+        "Base gravable",
+        "Total con impuestos",
+        "Total a pagar",
+        "IVA",
+        "INC",
+        "ICA",
+        "IC",
+        "Otros impuestos",
+        "ReteRenta",
+        "ReteIVA",
+        "ReteICA",
+        "Otras retenciones",
+        "Validado por la DIAN",
+        "Ambiente de pruebas",
+        "Estado de revisión",
+        "Documento referenciado",
+    ]
+
+
+def test_a_tax_column_and_a_withholding_column_say_which_they_are():
+    assert _taxes("IVA", "01", "19") == TaxColumn("IVA", False, frozenset({"01", "19"}))
+    assert _withholdings("ReteIVA", "05") == TaxColumn("ReteIVA", True, frozenset({"05"}))
+
+
+@pytest.fixture
+def test_environment_invoice(org_a):
+    return ReceivedDocumentFactory(
+        organization=org_a, number="FE7", dian_validated=False, is_test_environment=True
+    )
+
+
+def test_it_writes_yes_and_no_in_spanish_in_the_csv(client, bob, test_environment_invoice):
+    client.force_login(bob)
+
+    (row,) = csv_rows(client.get(CSV_URL))
+
+    assert (row["Validado por la DIAN"], row["Ambiente de pruebas"]) == ("No", "Sí")
+
+
+def test_it_writes_yes_and_no_in_spanish_in_a_whole_xlsx(client, bob, test_environment_invoice):
+    client.force_login(bob)
+
+    content = b"".join(client.get(XLSX_URL).streaming_content)
+
+    assert content.startswith(b"PK\x03\x04")  # the workbook from its first byte
+    assert load_workbook(io.BytesIO(content), read_only=True).sheetnames == ["Documentos"]
+    (row,) = xlsx_rows_of(content)
+    assert (row["Validado por la DIAN"], row["Ambiente de pruebas"]) == ("No", "Sí")

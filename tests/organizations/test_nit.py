@@ -33,10 +33,16 @@ def test_split_accepts_dots_and_digit():
     assert split_nit("900123456") == ("900123456", None)
 
 
-@pytest.mark.parametrize("value", ["", "abc", "900123456-", "90012-3456-8-1"])
+@pytest.mark.parametrize("value", ["", None, "abc", "900123456-", "90012-3456-8-1", "...."])
 def test_split_refuses_garbage(value):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="NIT inválido"):
         split_nit(value)
+
+
+@pytest.mark.parametrize("nit", ["1" * 16, "90012345a", "", "900 123"])
+def test_check_digit_refuses_what_is_not_a_nit_of_at_most_fifteen_digits(nit):
+    with pytest.raises(ValueError, match="NIT inválido"):
+        nit_check_digit(nit)
 
 
 @pytest.mark.parametrize("nit", ["900000002", "900000017", "900000021"])

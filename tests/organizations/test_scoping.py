@@ -8,7 +8,10 @@ import importlib
 import pytest
 from django.apps import apps
 from django.contrib import admin
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
 from django.urls import reverse
 
@@ -19,8 +22,10 @@ from organizations.roles import (
     GROUP_PERMISSIONS,
     ROLE_TABLE,
     SOPORTE,
+    SOPORTE_GROUP,
     Action,
     Role,
+    role_groups_sync,
 )
 from organizations.scoping import allows, allows_anywhere, organizations_allowing, scope_queryset
 from organizations.services import membership_set
@@ -218,6 +223,65 @@ def test_it_gives_each_group_the_permissions_of_the_role_table():
     assert groups == GROUP_PERMISSIONS
 
 
+def _sync(*args, **kwargs) -> None:
+    """role_groups_sync, checking it leaves the app registry as it found it."""
+    before = {config.label: config.models_module for config in apps.get_app_configs()}
+    role_groups_sync(*args, **kwargs)
+    assert {config.label: config.models_module for config in apps.get_app_configs()} == before
+
+
+def _group_permissions() -> dict[str, list[str]]:
+    return {
+        group.name: sorted(
+            f"{p.content_type.app_label}.{p.codename}" for p in group.permissions.all()
+        )
+        for group in Group.objects.prefetch_related("permissions__content_type")
+    }
+
+
+@pytest.mark.django_db
+def test_syncing_the_groups_restores_exactly_the_table_after_any_drift():
+    """A permission granted by hand is taken away, one removed is given back, a group recreated."""
+    back_office = Group.objects.get(name=BACK_OFFICE_GROUP)
+    back_office.permissions.add(Permission.objects.get(codename="delete_receptionmailbox"))
+    Group.objects.get(name=CONTADOR_GROUP).permissions.clear()
+    Group.objects.filter(name=SOPORTE_GROUP).delete()
+    _sync()
+    assert _group_permissions() == GROUP_PERMISSIONS
+
+
+@pytest.mark.django_db
+def test_syncing_creates_the_permissions_a_fresh_database_does_not_have_yet(capsys):
+    """In a migration the permissions do not exist until post_migrate: the sync creates them,
+    from the migration's own app registry, whose apps have no models module."""
+    state_apps = MigrationExecutor(connection).loader.project_state().apps
+    Permission.objects.filter(codename__in=["check_receptionmailbox", "view_organization"]).delete()
+    _sync(state_apps)
+    assert _group_permissions() == GROUP_PERMISSIONS
+    assert all(config.models_module is None for config in state_apps.get_app_configs())
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.django_db
+def test_syncing_finds_each_permission_by_app_and_codename():
+    """A codename is unique within an app only: another app's namesake is not granted."""
+    namesake = Permission.objects.create(
+        codename="view_receiveddocument",
+        name="Homónimo",
+        content_type=ContentType.objects.get_for_model(Group),
+    )
+    _sync()
+    assert _group_permissions() == GROUP_PERMISSIONS
+    assert not namesake.group_set.exists()
+
+
+@pytest.mark.django_db
+def test_syncing_with_a_migration_s_own_permissions_grants_those_and_no_others():
+    _sync(permissions={"Contador": ["invoices.view_receiveddocument"]})
+    assert _group_permissions()["Contador"] == ["invoices.view_receiveddocument"]
+    assert _group_permissions()[BACK_OFFICE_GROUP] == GROUP_PERMISSIONS[BACK_OFFICE_GROUP]
+
+
 def test_it_has_a_data_migration_for_the_current_group_permissions():
     """Databases migrated before a change of the table get it only from a new migration."""
     loader = MigrationLoader(None, ignore_no_migrations=True)
@@ -231,3 +295,17 @@ def test_it_has_a_data_migration_for_the_current_group_permissions():
     )
     latest = importlib.import_module(f"organizations.migrations.{syncs[-1]}")
     assert latest.GROUP_PERMISSIONS == GROUP_PERMISSIONS
+
+
+@pytest.mark.django_db
+def test_the_roles_are_read_once_per_user_object(
+    bob, sofia, org_a, org_b, django_assert_num_queries
+):
+    """One object per request: a page asking many questions costs two queries, not two each."""
+    for persona in (bob, sofia):
+        user = type(persona).objects.get(pk=persona.pk)
+        with django_assert_num_queries(2):
+            for action in (Action.MAILBOX_CHECK, Action.MESSAGE_VIEW, Action.DOCUMENT_VIEW):
+                for organization in (org_a, org_b):
+                    allows(user, action, organization.pk)
+                organizations_allowing(user, action)

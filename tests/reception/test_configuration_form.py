@@ -5,14 +5,27 @@ import uuid
 
 import pytest
 import time_machine
+from django.utils import timezone
 
-from reception.forms import MailboxConfigurationForm
-from reception.models import ReceptionMailbox
+from reception.forms import (
+    MailboxConfigurationForm,
+    PastedField,
+    SecretInput,
+    bogota_today,
+    notification_email_field,
+    secret_confirm_field,
+    secret_expiry_field,
+    secret_state,
+    secret_value_field,
+    suggested_server,
+)
+from reception.models import ReceptionMailbox, Secret
 from tests.factories.mailboxes import make_mailbox
 from tests.reception.mailbox_data import (
     CLIENT,
     INVALID_CASES,
     NEW_SECRET,
+    OBJECT,
     PASSWORD,
     SECRET,
     TENANT,
@@ -126,10 +139,32 @@ def test_it_ignores_the_backup_email_for_imap(db):
 
 def test_it_ignores_stale_modern_fields_for_basic_auth(db):
     """Fields the page hides for basic auth must not block the save, nor be saved."""
-    form = form_for(basic(tenant_id="junk junk", client_id="x", secret=OTHER_SECRET_ID))
+    stale = basic(
+        tenant_id="junk junk",
+        client_id="x",
+        object_id="y",
+        secret=OTHER_SECRET_ID,
+        secret_expires_on="2030-01-01",
+        notification_email="ti@andina.test",
+    )
+    form = form_for(stale)
     assert form.is_valid(), form.errors
-    assert form.cleaned_data["tenant_id"] is None
-    assert form.cleaned_data["secret"] == ""
+    cleaned = form.cleaned_data
+    assert [cleaned[n] for n in ("tenant_id", "client_id", "object_id", "secret_expires_on")] == [
+        None
+    ] * 4
+    emptied = ("tenant_id_confirm", "client_id_confirm", "secret", "secret_confirm")
+    assert [cleaned[n] for n in (*emptied, "notification_email")] == [""] * 5
+
+
+def test_it_explains_a_tenant_pasted_as_the_application(db):
+    form = form_for(modern(client_id=TENANT))
+    assert not form.is_valid()
+    assert form.errors["client_id"] == [
+        "El Id. Aplicación es igual al Id. Tenant: parece que pegaste el mismo valor dos veces. "
+        "El Id. Tenant es el «Id. de directorio (inquilino)» y el Id. Aplicación es el "
+        "«Id. de aplicación (cliente)»."
+    ]
 
 
 OTHER_SECRET_ID = "c63febe2-17e0-4939-a2c7-b0878e2f88b9"
@@ -235,3 +270,171 @@ def test_it_never_renders_the_secret_or_password_back(db):
     html = form.as_div()
     assert SECRET not in html
     assert PASSWORD not in html
+
+
+# --- The shared fields, as built (the forms build them once, when the module is imported) ------
+
+
+def test_a_pasted_field_is_optional_short_and_drops_surrounding_blanks():
+    field = PastedField(label="Id. Tenant")
+    assert (field.required, field.max_length, field.strip) == (False, 254, True)
+    assert field.clean("  abc\r\n") == "abc"
+    assert field.clean("") == ""
+    assert (
+        PastedField(required=True, max_length=10).required,
+        PastedField(max_length=10).max_length,
+    ) == (True, 10)
+
+
+def test_a_secret_input_never_renders_its_value_and_keeps_other_attributes():
+    widget = SecretInput(attrs={"id": "x"})
+    html = widget.render("secret", "s3cr3t-value")
+    assert "s3cr3t-value" not in html
+    assert widget.attrs == {"autocomplete": "new-password", "id": "x"}
+    assert SecretInput().attrs == {"autocomplete": "new-password"}
+
+
+def test_the_secret_fields_carry_the_guide_s_names_and_never_show_the_secret():
+    value, confirm = secret_value_field(), secret_confirm_field()
+    assert (value.label, value.max_length, value.required) == ("Secreto", 512, False)
+    assert value.help_text == (
+        "El «Valor» del secreto de cliente (no su «Id. de secreto»), copiado en "
+        "Certificados y secretos al crearlo."
+    )
+    assert (confirm.label, confirm.max_length, confirm.required) == (
+        "Confirmar Secreto",
+        512,
+        False,
+    )
+    for field in (value, confirm):
+        assert isinstance(field, PastedField)
+        assert isinstance(field.widget, SecretInput)
+        assert "s3cr3t-value" not in field.widget.render("secret", "s3cr3t-value")
+
+
+def test_the_expiry_field_is_an_optional_date_typed_in_a_date_picker():
+    field = secret_expiry_field()
+    assert (field.label, field.required) == ("Fecha Expiración", False)
+    assert field.help_text == "La fecha en la que expira el secreto en Entra ID."
+    assert field.widget.format == "%Y-%m-%d"
+    assert field.widget.input_type == "date"
+    assert 'value="2026-03-04"' in field.widget.render("expiry", datetime.date(2026, 3, 4))
+
+
+def test_the_notification_field_says_what_it_is_for():
+    field = notification_email_field()
+    assert isinstance(field, PastedField)
+    assert (field.label, field.required, field.max_length) == ("Correo Notificación", False, 254)
+    assert field.help_text == "Te avisaremos a este correo antes de que el secreto expire."
+
+
+# --- Every identifier problem in the words the page shows -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        (modern(tenant_id=""), "tenant_id", "Este campo es obligatorio."),
+        (
+            modern(tenant_id_confirm=CLIENT),
+            "tenant_id_confirm",
+            "«Confirmar Id. Tenant» no coincide con «Id. Tenant».",
+        ),
+        (
+            modern(client_id="abc"),
+            "client_id",
+            "«Id. Aplicación» debe ser un GUID como 00000000-0000-0000-0000-000000000000, "
+            "copiado completo.",
+        ),
+        (
+            modern(object_id=TENANT),
+            "object_id",
+            "El Id. de objeto es el de la ventana «Aplicaciones empresariales»; no es el "
+            "Id. Tenant ni el Id. Aplicación.",
+        ),
+    ],
+    ids=["tenant_missing", "tenant_confirm_differs", "client_not_guid", "object_is_tenant"],
+)
+def test_it_explains_each_identifier_problem_in_full(db, values, field, message):
+    form = form_for(values)
+    assert not form.is_valid()
+    assert form.errors[field] == [message]
+
+
+def test_it_keeps_the_identifiers_as_guids_and_no_object_as_none(db):
+    form = form_for(modern(password="una-clave-vieja"))
+    assert form.is_valid(), form.errors
+    cleaned = form.cleaned_data
+    assert (cleaned["tenant_id"], cleaned["client_id"], cleaned["object_id"]) == (
+        uuid.UUID(TENANT),
+        uuid.UUID(CLIENT),
+        uuid.UUID(OBJECT),
+    )
+    assert cleaned["password"] == ""  # a password left from basic auth is not kept
+    without_object = form_for(modern(object_id=""))
+    assert without_object.is_valid(), without_object.errors
+    assert without_object.cleaned_data["object_id"] is None
+
+
+def test_a_secret_is_described_by_its_dates_in_bogota_never_its_value():
+    set_at = datetime.datetime(2026, 3, 5, 3, 0, tzinfo=datetime.UTC)  # 4 March, 22:00 in Bogotá
+    assert secret_state(Secret(created_at=set_at, expires_on=datetime.date(2026, 9, 1))) == (
+        "configurado el 04/03/2026, expira el 01/09/2026"
+    )
+    assert secret_state(Secret(created_at=set_at, expires_on=None)) == "configurado el 04/03/2026"
+
+
+def test_today_is_bogota_s_whatever_time_zone_is_active():
+    late_evening = datetime.datetime(2026, 3, 5, 3, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(late_evening), timezone.override("UTC"):
+        assert bogota_today() == datetime.date(2026, 3, 4)
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "message"),
+    [
+        (
+            basic(server_type="other", host=""),
+            "host",
+            "Indica el servidor de tu proveedor de correo.",
+        ),
+        (
+            basic(host="https://outlook.office365.com"),
+            "host",
+            "Escribe solo el nombre del servidor, por ejemplo outlook.office365.com.",
+        ),
+        (
+            modern(protocol="pop3", port=995),
+            "backup_email",
+            "Con POP3 es obligatorio un correo de respaldo, distinto del Usuario.",
+        ),
+        (
+            modern(protocol="pop3", port=995, backup_email=USERNAME.upper()),
+            "backup_email",
+            "El correo de respaldo debe ser distinto del Usuario del buzón.",
+        ),
+    ],
+    ids=["host_missing", "host_is_a_url", "pop3_without_backup", "backup_is_the_username"],
+)
+def test_it_explains_each_server_problem_in_full(db, values, field, message):
+    form = form_for(values)
+    assert not form.is_valid()
+    assert message in form.errors[field]
+
+
+def test_it_shows_what_the_service_found_on_the_field_it_concerns(db):
+    refused = {"host": ["El servidor resuelve a una dirección que no es pública."]}
+    form_class = type("Refused", (MailboxConfigurationForm,), {"service_errors": refused})
+    form = form_class(typed_twice(basic()))
+    assert not form.is_valid()
+    assert form.errors["host"] == ["El servidor resuelve a una dirección que no es pública."]
+
+
+def test_a_server_type_without_a_protocol_stops_before_the_type_s_rules(db):
+    form = form_for(basic(protocol="", password=""))
+    assert not form.is_valid()
+    assert "password" not in form.errors
+
+
+def test_it_suggests_no_server_it_does_not_know_as_an_empty_name():
+    assert suggested_server("other", "imap", "ssl") == ("", 993)

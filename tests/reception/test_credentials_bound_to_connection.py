@@ -324,3 +324,29 @@ def test_the_help_texts_say_when_the_stored_credential_is_kept(org_a):
     )
     assert "conservarla" in password_help
     assert "si cambias" in password_help.lower()
+
+
+def test_the_password_message_names_every_changed_field_and_says_why(org_a):
+    form = MailboxConfigurationForm(
+        typed_twice(basic(password="", host="imap.andina.example.test", port=143)),
+        instance=_stored_basic(org_a),
+    )
+
+    assert not form.is_valid()
+    assert form.errors["password"] == [
+        "Cambiaste «Servidor», «Puerto»: escribe de nuevo la contraseña. La guardada solo se "
+        "envía a la conexión para la que se escribió."
+    ]
+
+
+def test_the_secret_message_names_every_changed_field_and_says_why(org_a):
+    form = MailboxConfigurationForm(
+        typed_twice(modern(secret="", host="outlook.office365.us", port=995)),
+        instance=_stored_modern(org_a),
+    )
+
+    assert not form.is_valid()
+    assert form.errors["secret"] == [
+        "Cambiaste «Servidor», «Puerto»: escribe de nuevo el secreto. El guardado solo se "
+        "envía a la conexión para la que se escribió."
+    ]

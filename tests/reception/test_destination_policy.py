@@ -4,6 +4,8 @@ A token goes only to Microsoft's IMAP/POP hosts, a password only to public addre
 to the mail ports — unless RECEPTION_ALLOWED_MAIL_HOSTS lists the host (or host:port).
 """
 
+import socket
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
@@ -11,13 +13,29 @@ from django.core.management.base import SystemCheckError
 
 from reception.destinations import allowed_mail_hosts
 from reception.forms import MailboxConfigurationForm
-from reception.transports.base import AuthMethod, ErrorKind
+from reception.transports.base import (
+    AllowedHost,
+    AuthMethod,
+    ErrorKind,
+    MailboxSettings,
+    MailProtocol,
+    Refusal,
+    Security,
+    Stage,
+    TransportError,
+)
 from reception.transports.destinations import (
     MICROSOFT_MAIL_HOSTS,
     address_refusal,
+    connect_first,
+    is_listed,
     is_public_address,
     name_refusal,
+    normal_host,
     parse_allowed_hosts,
+    refused,
+    resolve,
+    vetted_addresses,
 )
 from tests.reception.mailbox_data import basic, modern, typed_twice
 
@@ -56,8 +74,18 @@ NOT_PUBLIC = [
     "64:ff9b::a00:1",  # NAT64 of 10.0.0.1
     "64:ff9b:1::1",  # local-use NAT64
     "2001::1",  # Teredo
+    "4000::1",  # reserved, which ipaddress calls global
 ]
-PUBLIC = ["8.8.8.8", "40.97.120.226", "2606:4700:4700::1111", "::ffff:8.8.8.8"]
+PUBLIC = [
+    "8.8.8.8",
+    "40.97.120.226",
+    "2606:4700:4700::1111",
+    "::ffff:8.8.8.8",
+    # The IPv6 forms that carry a public IPv4 address are judged by it, not refused as such.
+    "::8.8.8.8",  # IPv4-compatible
+    "2002:808:808::",  # 6to4
+    "64:ff9b::808:808",  # NAT64
+]
 
 
 @pytest.mark.parametrize("address", NOT_PUBLIC)
@@ -243,3 +271,208 @@ def test_a_malformed_setting_stops_the_app_at_start_up(settings):
         call_command("check")
     with pytest.raises(ImproperlyConfigured):
         allowed_mail_hosts()
+
+
+# --- Connecting to the vetted addresses, in order --------------------------------------------
+
+
+def _connector(failures: dict[str, TransportError]):
+    attempts: list[str] = []
+
+    def connect(address: str) -> str:
+        attempts.append(address)
+        if address in failures:
+            raise failures[address]
+        return f"conectado a {address}"
+
+    return connect, attempts
+
+
+def _unreachable(address: str) -> TransportError:
+    return TransportError(ErrorKind.CONNECTION_REFUSED, Stage.TCP, f"{address} no responde")
+
+
+def test_it_moves_to_the_next_address_only_when_one_cannot_be_reached():
+    connect, attempts = _connector({"192.0.2.1": _unreachable("192.0.2.1")})
+    assert connect_first(["192.0.2.1", "192.0.2.2", "192.0.2.3"], connect) == (
+        "conectado a 192.0.2.2"
+    )
+    assert attempts == ["192.0.2.1", "192.0.2.2"]
+
+
+def test_a_failure_past_tcp_is_the_server_s_answer_and_no_other_address_is_tried():
+    tls = TransportError(ErrorKind.TLS, Stage.TLS, "certificado de otro nombre")
+    connect, attempts = _connector({"192.0.2.1": tls})
+    with pytest.raises(TransportError) as raised:
+        connect_first(["192.0.2.1", "192.0.2.2"], connect)
+    assert raised.value is tls
+    assert attempts == ["192.0.2.1"]
+
+
+def test_when_no_address_can_be_reached_the_last_failure_is_raised():
+    last = _unreachable("192.0.2.2")
+    connect, attempts = _connector({"192.0.2.1": _unreachable("192.0.2.1"), "192.0.2.2": last})
+    with pytest.raises(TransportError) as raised:
+        connect_first(["192.0.2.1", "192.0.2.2"], connect)
+    assert raised.value is last
+    assert attempts == ["192.0.2.1", "192.0.2.2"]
+
+
+def test_a_name_without_addresses_is_a_name_resolution_failure():
+    connect, attempts = _connector({})
+    with pytest.raises(TransportError) as raised:
+        connect_first([], connect)
+    error = raised.value
+    assert (error.kind, error.stage, error.detail) == (
+        ErrorKind.DNS,
+        Stage.DNS,
+        "el nombre no tiene direcciones",
+    )
+    assert attempts == []
+
+
+# --- Names, entries and refusals, exactly -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("host", "normal"),
+    [
+        (" Outlook.Office365.COM. ", "outlook.office365.com"),
+        ("[2001:DB8:0::1]", "2001:db8::1"),
+        ("2001:DB8:0:0::1", "2001:db8::1"),
+        ("[::1]", "::1"),
+        ("[mail.andina.example.test", "[mail.andina.example.test"),
+        ("mail.andina.example.test]", "mail.andina.example.test]"),
+    ],
+)
+def test_names_and_addresses_compare_in_one_canonical_form(host, normal):
+    assert normal_host(host) == normal
+
+
+def test_it_reads_bracketed_ipv6_entries_with_and_without_a_port_and_skips_blanks():
+    assert parse_allowed_hosts(["[2001:DB8::1]:993", "", "  ", "[::1]", "Mail.X.test"]) == (
+        AllowedHost("2001:db8::1", 993),
+        AllowedHost("::1", None),
+        AllowedHost("mail.x.test", None),
+    )
+
+
+@pytest.mark.parametrize("port", ["1", "65535"])
+def test_it_accepts_every_port_from_1_to_65535(port):
+    assert parse_allowed_hosts([f"h.test:{port}"]) == (AllowedHost("h.test", int(port)),)
+
+
+@pytest.mark.parametrize(
+    ("entry", "message"),
+    [
+        ("h.test:0", "el puerto de «h.test:0» debe ser un número de 1 a 65535"),
+        ("h.test:65536", "el puerto de «h.test:65536» debe ser un número de 1 a 65535"),
+        ("[::1]:0", "el puerto de «\\[::1\\]:0» debe ser un número de 1 a 65535"),
+        ("[::1]]:993", "«\\[::1\\]\\]:993» no es «\\[dirección IPv6\\]:puerto»"),
+    ],
+)
+def test_it_names_the_entry_and_the_rule_it_breaks(entry, message):
+    with pytest.raises(ValueError, match=message):
+        parse_allowed_hosts([entry])
+
+
+def test_a_refusal_says_which_rule_where_and_which_address():
+    assert name_refusal(MODERN, "imap.evil.test", 993, ()) == Refusal(
+        ErrorKind.HOST_NOT_ALLOWED, "imap.evil.test", 993
+    )
+    assert name_refusal(BASIC, HOST, 8080, ()) == Refusal(ErrorKind.PORT_NOT_ALLOWED, HOST, 8080)
+    assert name_refusal(BASIC, "[::1]", 993, ()) == Refusal(
+        ErrorKind.ADDRESS_NOT_PUBLIC, "[::1]", 993, "::1"
+    )
+    assert name_refusal(BASIC, "127.1", 995, ()) == Refusal(
+        ErrorKind.ADDRESS_NOT_PUBLIC, "127.1", 995, "127.0.0.1"
+    )
+    assert address_refusal(BASIC, HOST, 995, ["8.8.8.8", "10.0.0.5"], ()) == Refusal(
+        ErrorKind.ADDRESS_NOT_PUBLIC, HOST, 995, "10.0.0.5"
+    )
+
+
+@pytest.mark.parametrize(
+    ("refusal", "detail"),
+    [
+        (
+            Refusal(ErrorKind.HOST_NOT_ALLOWED, "imap.evil.test", 993),
+            "imap.evil.test no es un servidor IMAP/POP de Microsoft ni está en "
+            "RECEPTION_ALLOWED_MAIL_HOSTS",
+        ),
+        (
+            Refusal(ErrorKind.PORT_NOT_ALLOWED, HOST, 8080),
+            f"el puerto 8080 no es 993, 995, 143 ni 110 y {HOST}:8080 no está en "
+            "RECEPTION_ALLOWED_MAIL_HOSTS",
+        ),
+        (
+            Refusal(ErrorKind.ADDRESS_NOT_PUBLIC, HOST, 993, "10.0.0.5"),
+            f"{HOST} es o resuelve a una dirección que no es pública",
+        ),
+    ],
+)
+def test_a_refusal_is_reported_as_a_destination_failure_naming_its_rule(refusal, detail):
+    error = refused(refusal)
+    assert (error.kind, error.stage, error.detail) == (refusal.kind, Stage.DESTINATION, detail)
+    assert error.transient is False
+    assert error.refusal is refusal
+    assert "10.0.0.5" not in str(error)
+
+
+def _settings(host: str, port: int, allowed=(), resolver=socket.getaddrinfo) -> MailboxSettings:
+    return MailboxSettings(
+        protocol=MailProtocol.IMAP,
+        auth=AuthMethod.BASIC,
+        host=host,
+        port=port,
+        security=Security.SSL,
+        username="recepcion@andina.example.test",
+        password="clave",
+        allowed_hosts=tuple(allowed),
+        resolver=resolver,
+    )
+
+
+def test_a_host_is_listed_for_the_ports_it_is_listed_for():
+    listed = parse_allowed_hosts(["Mail.Andina.Example.Test.:10993"])
+    assert is_listed(_settings(HOST, 10993, listed))
+    assert not is_listed(_settings(HOST, 993, listed))
+    assert not is_listed(_settings("otro.example.test", 10993, listed))
+
+
+class _Resolver:
+    """Name resolution at its boundary: records what it was asked, answers or fails."""
+
+    def __init__(self, answer=None, error=None):
+        self.answer, self.error, self.asked = answer or [], error, []
+
+    def __call__(self, host, port, **options):
+        self.asked.append((host, port, options))
+        if self.error:
+            raise self.error
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in self.answer]
+
+
+def test_it_resolves_once_for_a_stream_and_keeps_each_address_once_in_order():
+    resolver = _Resolver(["8.8.8.8", "1.1.1.1", "8.8.8.8"])
+    assert vetted_addresses(_settings(HOST, 993, resolver=resolver)) == ["8.8.8.8", "1.1.1.1"]
+    assert resolver.asked == [(HOST, 993, {"type": socket.SOCK_STREAM})]
+
+
+@pytest.mark.parametrize(
+    ("errno", "transient"), [(socket.EAI_AGAIN, True), (socket.EAI_NONAME, False)]
+)
+def test_a_name_that_does_not_resolve_is_a_dns_failure_transient_only_when_dns_says_so(
+    errno, transient
+):
+    failure = socket.gaierror(errno, "sin respuesta del DNS")
+    with pytest.raises(TransportError) as raised:
+        resolve(HOST, 993, _Resolver(error=failure))
+    error = raised.value
+    assert (error.kind, error.stage, error.detail, error.transient) == (
+        ErrorKind.DNS,
+        Stage.DNS,
+        str(failure),
+        transient,
+    )
+    assert error.__cause__ is failure

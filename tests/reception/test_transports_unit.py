@@ -38,6 +38,8 @@ def test_it_scrubs_the_longest_secret_first():
     """A secret that contains a shorter one must go whole, not leave its tail behind."""
     assert scrub("clave abcdef fin", ("abc", "abcdef")) == "clave *** fin"
     assert scrub("clave abcdef fin", ("abcdef", "abc")) == "clave *** fin"
+    # By length, not by any other order: "zz" sorts after "azzb" yet must go second.
+    assert scrub("clave azzb fin", ("azzb", "zz")) == "clave *** fin"
 
 
 def test_it_scrubs_an_unsigned_jwt():
@@ -65,6 +67,15 @@ def test_no_secret_survives_scrubbing_in_any_text(secrets, pieces, data):
     scrubbed = scrub(text, secrets)
     for secret in secrets:
         assert secret not in scrubbed
+
+
+@given(secret=st.text(_SECRET_ALPHABET, min_size=2, max_size=40), data=st.data())
+def test_a_secret_containing_another_goes_whole_in_any_order(secret, data):
+    start = data.draw(st.integers(min_value=0, max_value=len(secret) - 1))
+    end = data.draw(st.integers(min_value=start + 1, max_value=len(secret)))
+    inner = secret[start:end]
+    assert scrub(secret, [inner, secret]) == "***"
+    assert scrub(secret, [secret, inner]) == "***"
 
 
 @pytest.mark.parametrize(
