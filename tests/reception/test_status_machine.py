@@ -175,7 +175,7 @@ def test_the_threshold_and_the_window_are_reached_when_met_exactly(mailbox, sett
 @pytest.mark.django_db
 def test_a_success_clears_the_count_on_the_mailbox_in_hand_too(mailbox):
     mailbox_record_failure(mailbox, transient(), source="schedule")
-    mailbox_record_success(mailbox, source="schedule")
+    mailbox_record_success(mailbox)
     assert (mailbox.transient_failures, mailbox.first_transient_failure_at) == (0, None)
 
 
