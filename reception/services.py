@@ -136,7 +136,7 @@ def mailbox_configure(
                 raise ServerTypeChangeNotConfirmed(
                     _(
                         "Al cambiar el Tipo de Servidor se eliminarán todos los parámetros "
-                        "diligenciados previamente; confirme el cambio."
+                        "diligenciados previamente; confirma el cambio."
                     )
                 )
             mailbox = mailbox_switch_server_type(
