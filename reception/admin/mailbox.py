@@ -315,7 +315,7 @@ class ReceptionMailboxAdmin(MailboxOperationsMixin, OrganizationScopedAdminMixin
 
     def _switch_confirmed(self, request: HttpRequest, mailbox: ReceptionMailbox) -> HttpResponse:
         """ "Sí": validate the data again (never trust what came back) and save the new type."""
-        change_url = mailbox_change_url(mailbox) + DIAGNOSIS_ANCHOR
+        change_url = mailbox_change_url(mailbox)
         data = unseal(request, mailbox, request.POST[SWITCH_PAYLOAD])
         if data is None:
             self.message_user(
@@ -354,4 +354,4 @@ class ReceptionMailboxAdmin(MailboxOperationsMixin, OrganizationScopedAdminMixin
             % {"type": saved.get_server_type_display()},
             messages.SUCCESS,
         )
-        return HttpResponseRedirect(change_url)
+        return HttpResponseRedirect(change_url + DIAGNOSIS_ANCHOR)
