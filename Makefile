@@ -38,7 +38,7 @@ messages: venv
 	  apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    gettext >/dev/null; }
-	$(PY) manage.py compilemessages --ignore=.venv -v0
+	DEBUG=True $(PY) manage.py compilemessages --ignore=.venv -v0
 
 system-test-deps:
 	@command -v dovecot >/dev/null && command -v chromium >/dev/null \

@@ -499,7 +499,7 @@ def _permission_cause(role: str) -> Cause:
     return Cause(
         _(
             "Falta el permiso de aplicación %(role)s de «Office 365 Exchange Online» "
-            "(Permisos de la aplicación, no delegados). Agréguelo y después conceda el "
+            "(Permisos de la aplicación, no delegados). Agrégalo y después concede el "
             "consentimiento de administrador."
         )
         % {"role": role},
@@ -578,7 +578,7 @@ _TOKEN_HINTS: dict[ErrorKind, tuple[_Hint, ...]] = {
 _SECRET_IS_ITS_ID = _Hint(
     gettext_lazy(
         "El secreto configurado tiene forma de Id.: es el «Id. de secreto». Copia la "
-        "columna «Valor» del secreto (solo se ve al crearlo; si ya no se ve, cree uno "
+        "columna «Valor» del secreto (solo se ve al crearlo; si ya no se ve, crea uno "
         "nuevo)."
     ),
     Section.SECRET_RENEWAL,
@@ -680,7 +680,7 @@ def _protocol_disabled_cause(settings: MailboxSettings, values: PowerShellValues
         commands = ()
     return Cause(
         _(
-            "%(protocol)s está deshabilitado para el buzón %(mailbox)s: actívelo en Exchange "
+            "%(protocol)s está deshabilitado para el buzón %(mailbox)s: actívalo en Exchange "
             "(Destinatarios → Buzones → Aplicaciones de correo electrónico)."
         )
         % {"protocol": _protocol_name(settings), "mailbox": settings.username},
@@ -792,7 +792,7 @@ def _folders_causes() -> list[Cause]:
         Cause(
             _(
                 "La estructura de carpetas se crea al activar el buzón y no debe eliminarse; "
-                "guarde de nuevo los parámetros para recrearla."
+                "guarda de nuevo los parámetros para recrearla."
             ),
             Section.CONFIGURATION,
         )

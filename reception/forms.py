@@ -45,7 +45,7 @@ INTRO_PARAGRAPHS = (
         "eliminada."
     ),
     _(
-        "Si el protocolo de Seguridad de este correo es POP3, necesitamos que nos facilites otro "
+        "Si el Protocolo de Acceso de este correo es POP3, necesitamos que nos facilites otro "
         "correo electrónico para respaldar toda la información."
     ),
 )

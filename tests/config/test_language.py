@@ -1,7 +1,7 @@
 """What a user reads is Spanish of Colombia (tú), in Colombian formats; English is complete.
 
 The English catalogue is compared with a fresh extraction of our apps' texts by gettext's
-msgcmp, which fails on a text of the code missing from the catalogue (a stale catalogue).
+msgcmp, which fails on a text missing from the catalogue (a stale one), untranslated or fuzzy.
 """
 
 import datetime
@@ -22,13 +22,16 @@ ENGLISH = ROOT / "locale" / "en" / "LC_MESSAGES" / "django.po"
 #: Usted forms a text of ours must not use: the guide speaks to the user as tú.
 USTED = re.compile(
     r"\b(revise|verifique|ingrese|seleccione|confirme|escriba|intente|use|quiere|puede usted|"
-    r"diligencie|contacte|asegúrese|tenga en cuenta|usted|su contraseña)\b",
+    r"diligencie|contacte|asegúrese|tenga en cuenta|usted|su contraseña|agréguelo|conceda|"
+    r"cree uno|actívelo|guarde|regístrelo|pida|descárguelo|corrija|va a|vaya|abra|"
+    r"copie|elimine|quite|cambie|siga|dé)\b",
     re.IGNORECASE,
 )
 
 
-def test_the_english_catalogue_holds_every_text_of_ours(tmp_path, settings, monkeypatch):
-    """A text added or changed in the code without its catalogue entry fails here."""
+def test_every_text_of_ours_has_a_current_english_translation(tmp_path, settings, monkeypatch):
+    """A text added or changed in the code without its English translation fails here, and so
+    does one left untranslated or fuzzy (msgcmp counts neither)."""
     for name in SOURCES:
         shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("*.pyc"))
     (tmp_path / "locale").mkdir()
@@ -37,7 +40,7 @@ def test_the_english_catalogue_holds_every_text_of_ours(tmp_path, settings, monk
     call_command("makemessages", locale=["en"], verbosity=0)
     fresh = tmp_path / "locale" / "en" / "LC_MESSAGES" / "django.po"
     compared = subprocess.run(
-        ["msgcmp", "--use-untranslated", "--use-fuzzy", str(ENGLISH), str(fresh)],
+        ["msgcmp", str(ENGLISH), str(fresh)],
         capture_output=True,
         text=True,
         check=False,
@@ -88,3 +91,9 @@ def test_dates_and_numbers_are_colombian():
         assert formats.date_format(day, "SHORT_DATE_FORMAT") == "01/12/2026"
         assert formats.get_format("DATE_INPUT_FORMATS")[0] == "%d/%m/%Y"
         assert formats.number_format(Decimal("1234.56"), 2, force_grouping=True) == "1.234,56"
+
+
+def test_english_reads_english():
+    with translation.override("en"):
+        assert translation.gettext("Probar conexión") == "Test connection"
+        assert translation.gettext("Primeros pasos") == "First steps"
