@@ -32,6 +32,7 @@ def style_of(locator):
 
 
 def fits_in_width(page, selector):
+    """Whether the list inside `selector` shows all its columns without scrolling sideways."""
     return page.eval_on_selector(selector, "e => e.scrollWidth <= e.clientWidth")
 
 
@@ -47,7 +48,12 @@ def test_it_adds_a_mailbox_and_lands_on_its_diagnosis(
     address = "recepcion@andina-1366.test"
     dovecot.add_user(address, password="Basic-Pa55word!")
     page = wide_page(browser_page, alice)
-    page.goto(reverse("admin:reception_receptionmailbox_add"))
+    page.goto(reverse("admin:index"))
+    steps = page.locator("#first-steps")
+    expect(steps).to_contain_text("Primeros pasos")
+    screenshot(page, "0-first-steps")
+    steps.get_by_role("link", name="Configura su correo de recepción").click()
+    expect(page).to_have_url(re.compile(r"/receptionmailbox/add/$"))
     page.select_option("#id_organization", str(org_a.pk))
     page.select_option("#id_server_type", "other")
     page.select_option("#id_protocol", "imap")
@@ -80,9 +86,9 @@ def test_it_adds_a_mailbox_and_lands_on_its_diagnosis(
 
     page.goto(reverse("admin:reception_receptionmailbox_changelist"))
     expect(page.locator("#result_list")).to_contain_text("Activo")
+    screenshot(page, "3-list")
     assert page.evaluate(NO_SIDEWAYS_SCROLL), "the mailbox list scrolls sideways at 1366 px"
     assert fits_in_width(page, "#changelist .results"), "the mailbox list is cut"
-    screenshot(page, "3-list")
 
 
 def test_it_fits_the_schedules_list(browser_page, screenshot, root):
@@ -90,9 +96,9 @@ def test_it_fits_the_schedules_list(browser_page, screenshot, root):
     page = wide_page(browser_page, root)
     page.goto(reverse("admin:django_q_schedule_changelist"))
     expect(page.locator("#content h1")).to_contain_text("Escoge qué modificar")
+    screenshot(page, "4-schedules")
     assert page.evaluate(NO_SIDEWAYS_SCROLL), "the schedules list scrolls sideways at 1366 px"
     assert fits_in_width(page, "#changelist .results"), "the schedules list is cut"
-    screenshot(page, "4-schedules")
 
 
 def test_it_shows_guids_in_full_with_a_retype_hint_and_a_colombian_date(
