@@ -239,9 +239,13 @@ class OrganizationAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     def nit_display(self, obj: Organization) -> str:
         return obj.nit_display
 
+    def get_fields(self, request: HttpRequest, obj: Organization | None = None) -> Any:
+        # Once saved, the NIT is shown the Colombian way (900.123.456-8), in one piece.
+        return ["name", "nit", "check_digit"] if obj is None else ["name", "nit_display"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> Any:
         # The NIT identifies the organization: a different NIT is a different organization.
-        return ["nit", "check_digit"] if obj is not None else []
+        return ["nit", "check_digit", "nit_display"] if obj is not None else []
 
     def save_model(
         self, request: HttpRequest, obj: Organization, form: ModelForm, change: bool

@@ -162,3 +162,8 @@ def test_it_shows_members_their_organization_read_only(client, alice, org_a):
     assert 'name="name"' not in response.content.decode()
     assert client.post(change_url(org_a), {"name": "Otra"}).status_code == 403
     assert client.get(ADD_URL).status_code == 403
+
+
+def test_its_page_shows_the_nit_the_colombian_way(root_client, org_a):
+    page = root_client.get(change_url(org_a)).content.decode()
+    assert "900.123.456-8" in page
