@@ -8,7 +8,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
 
-.PHONY: run test venv system-test-deps lint format benchmark-ingestion benchmark-scale prod-check mutation
+# The translation catalogues (locale/*.po) are compiled here, never committed as .mo files.
+.PHONY: run test venv messages system-test-deps lint format benchmark-ingestion benchmark-scale prod-check mutation
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,7 +22,7 @@ venv: $(VENV)/.installed
 .env:
 	cp .env.example .env
 
-run: venv .env
+run: venv .env messages
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py setup_schedules
 	$(PY) manage.py collectstatic --no-input -v0
@@ -31,13 +32,22 @@ run: venv .env
 	@echo
 	$(PY) manage.py serve --host $(HOST) --port $(PORT)
 
-system-test-deps:
-	@command -v dovecot >/dev/null && command -v chromium >/dev/null || { \
+# gettext's msgfmt compiles the .po catalogues; installed only where it is missing.
+messages: venv
+	@command -v msgfmt >/dev/null || { \
 	  apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    dovecot-imapd dovecot-pop3d chromium fonts-dejavu-core >/dev/null; }
+	    gettext >/dev/null; }
+	DEBUG=True $(PY) manage.py compilemessages --ignore=.venv -v0
 
-test: venv system-test-deps
+system-test-deps:
+	@command -v dovecot >/dev/null && command -v chromium >/dev/null \
+	  && command -v msgfmt >/dev/null || { \
+	  apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    dovecot-imapd dovecot-pop3d chromium fonts-dejavu-core gettext >/dev/null; }
+
+test: venv system-test-deps messages
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(VENV)/bin/lint-imports

@@ -158,6 +158,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = "es-co"
 LANGUAGES = [("es-co", _("Español (Colombia)")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+#: Colombian dates and numbers (dd/mm/aaaa, 1.234,56): config/formats/es_CO/formats.py.
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "America/Bogota"
 USE_I18N = True
 USE_TZ = True

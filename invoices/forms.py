@@ -35,5 +35,5 @@ class ClaimForm(forms.Form):
     def clean_reason(self) -> str:
         reason = self.cleaned_data["reason"].strip()
         if not reason:
-            raise forms.ValidationError(_("Escriba el motivo del reclamo."))
+            raise forms.ValidationError(_("Escribe el motivo del reclamo."))
         return reason

@@ -7,8 +7,10 @@ superusers only (`restrict_other_admins`, run once the admin modules are loaded)
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
+from django import forms
 from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin import AdminSite
@@ -19,9 +21,10 @@ from django.http import Http404, HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from organizations.models import Membership, Organization
+from organizations.nit import split_nit
 from organizations.roles import Action
 from organizations.scoping import allows, allows_anywhere, allows_everything, scope_queryset
-from organizations.services import membership_set, organization_add
+from organizations.services import membership_set, nit_read, organization_add
 
 
 class OrganizationScopedAdminMixin:
@@ -180,9 +183,42 @@ class MembershipInline(admin.TabularInline):
 
 
 class OrganizationAdminForm(ModelForm):
+    """The NIT as Colombians type it: '900.123.456-8', '900123456-8', or its digits with the
+    check digit in its own field (or left empty: it is computed). Read by the same
+    `nit_read` as `organization_add`, which then saves it (see OrganizationAdmin.save_model)."""
+
+    nit = forms.CharField(
+        label=_("NIT"),
+        max_length=24,
+        help_text=_(
+            "Como lo escribes normalmente: 900.123.456-8, 900123456-8 o solo 900123456 (el "
+            "dígito de verificación va entonces en su campo, o se calcula)."
+        ),
+    )
+    check_digit = forms.IntegerField(
+        label=_("Dígito de verificación"),
+        required=False,
+        min_value=0,
+        max_value=9,
+        help_text=_("Opcional si ya va en el NIT; lo verificamos con el módulo 11 de la DIAN."),
+    )
+
     class Meta:
         model = Organization
         fields = ["name", "nit", "check_digit"]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if "nit" in self.fields and data.get("nit"):
+            typed = data["nit"]
+            try:
+                data["nit"], data["check_digit"] = nit_read(typed, data.get("check_digit"))
+            except ValidationError as error:
+                # Only the mistake is shown, not the model's "solo dígitos" on the typed text.
+                with suppress(ValueError):
+                    data["nit"] = split_nit(typed)[0]
+                self.add_error(None, error)
+        return data
 
 
 @admin.register(Organization)
@@ -203,14 +239,24 @@ class OrganizationAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
     def nit_display(self, obj: Organization) -> str:
         return obj.nit_display
 
+    def get_fields(self, request: HttpRequest, obj: Organization | None = None) -> Any:
+        # Once saved, the NIT is shown the Colombian way (900.123.456-8), in one piece.
+        return ["name", "nit", "check_digit"] if obj is None else ["name", "nit_display"]
+
     def get_readonly_fields(self, request: HttpRequest, obj: Organization | None = None) -> Any:
         # The NIT identifies the organization: a different NIT is a different organization.
-        return ["nit", "check_digit"] if obj is not None else []
+        return ["nit", "check_digit", "nit_display"] if obj is not None else []
 
     def save_model(
         self, request: HttpRequest, obj: Organization, form: ModelForm, change: bool
     ) -> None:
-        saved, _created = organization_add(nit=f"{obj.nit}-{obj.check_digit}", name=obj.name)
+        if change:
+            saved, _created = organization_add(nit=obj.nit, name=obj.name)
+        else:
+            cleaned = form.cleaned_data
+            saved, _created = organization_add(
+                nit=cleaned["nit"], check_digit=cleaned["check_digit"], name=cleaned["name"]
+            )
         obj.pk = saved.pk
         obj.refresh_from_db()
 

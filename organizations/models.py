@@ -6,7 +6,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from organizations.nit import nit_check_digit
+from organizations.nit import format_nit, nit_check_digit
 from organizations.roles import Role
 
 nit_digits = RegexValidator(
@@ -49,7 +49,8 @@ class Organization(models.Model):
 
     @property
     def nit_display(self) -> str:
-        return f"{self.nit}-{self.check_digit}"
+        """As Colombians write it: 900.123.456-8."""
+        return format_nit(self.nit, self.check_digit)
 
     def clean(self) -> None:
         if self.nit and self.nit.isdigit() and self.check_digit is not None:

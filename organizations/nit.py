@@ -2,9 +2,11 @@
 
 Pure (no Django), so every layer may use it: the organizations' forms, DIAN document parsing
 and the workspace search. Three readings, each for a reason:
-- `split_nit`: what a person types for their own organization, strictly ('900.123.456-8');
+- `split_nit`: what a person types for their own organization, strictly ('900.123.456-8',
+  '900123456-8' or '900123456', the check digit then maybe in a field of its own);
 - `normalize_nit`: what a supplier's software wrote in a document, leniently (its digits);
 - `search_nit`: whether a search term looks like a NIT at all (else it is a number or a name).
+`format_nit` shows it as Colombians write it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,15 @@ def split_nit(value: str) -> tuple[str, int | None]:
     if not digits.isdigit():
         raise ValueError(f"NIT inválido: {value!r}")
     return digits, int(match["dv"]) if match["dv"] is not None else None
+
+
+def format_nit(digits: str, check_digit: int) -> str:
+    """The NIT the Colombian way: '900123456', 8 -> '900.123.456-8'."""
+    groups = []
+    while digits:
+        digits, group = digits[:-3], digits[-3:]
+        groups.insert(0, group)
+    return f"{'.'.join(groups)}-{check_digit}"
 
 
 def normalize_nit(value: str) -> str:

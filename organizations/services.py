@@ -12,16 +12,23 @@ from organizations.nit import nit_check_digit, split_nit
 from organizations.roles import ROLE_GROUPS, Role
 
 
-def organization_add(*, nit: str, name: str) -> tuple[Organization, bool]:
-    """Create the organization, or update its name when the NIT exists (safe to run again).
+def nit_read(nit: str, check_digit: int | None = None) -> tuple[str, int]:
+    """The NIT's digits and its verified check digit, from what a person typed.
 
-    `nit` may carry its check digit ('900123456-8'); a wrong digit is refused.
+    `nit` as Colombians write it ('900.123.456-8', '900123456-8') or bare digits, with the check
+    digit then in `check_digit` (a field of its own) or not at all (it is computed). A digit that
+    is wrong, or two that disagree, is refused: it is how a typing mistake shows.
     """
     try:
         digits, given = split_nit(nit)
     except ValueError as exc:
         raise ValidationError(
-            {"nit": _("NIT inválido: use solo dígitos y, si quiere, -DV.")}
+            {
+                "nit": _(
+                    "NIT inválido: escribe sus dígitos, con o sin puntos, y si quieres su dígito "
+                    "de verificación después de un guion (900.123.456-8)."
+                )
+            }
         ) from exc
     if not 5 <= len(digits) <= 15:
         raise ValidationError(
@@ -33,14 +40,39 @@ def organization_add(*, nit: str, name: str) -> tuple[Organization, bool]:
                 % {"count": len(digits)}
             }
         )
+    if given is not None and check_digit is not None and given != check_digit:
+        raise ValidationError(
+            {
+                "check_digit": _(
+                    "El NIT trae el dígito de verificación %(given)s y escribiste %(typed)s "
+                    "aparte; deja uno solo."
+                )
+                % {"given": given, "typed": check_digit}
+            }
+        )
+    # The error goes where the digit was typed: in the NIT, or in its own field.
+    field = "nit" if given is not None else "check_digit"
+    given = given if given is not None else check_digit
     expected = nit_check_digit(digits)
     if given is not None and given != expected:
         raise ValidationError(
             {
-                "nit": _("El dígito de verificación de %(nit)s es %(expected)s, no %(given)s.")
+                field: _("El dígito de verificación de %(nit)s es %(expected)s, no %(given)s.")
                 % {"nit": digits, "expected": expected, "given": given}
             }
         )
+    return digits, expected
+
+
+def organization_add(
+    *, nit: str, name: str, check_digit: int | None = None
+) -> tuple[Organization, bool]:
+    """Create the organization, or update its name when the NIT exists (safe to run again).
+
+    `nit` may carry its check digit ('900123456-8', '900.123.456-8') or come with it apart in
+    `check_digit`; a wrong digit is refused (see `nit_read`).
+    """
+    digits, expected = nit_read(nit, check_digit)
     name = " ".join((name or "").split())
     if any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
         raise ValidationError({"name": _("La razón social tiene caracteres de control.")})

@@ -8,11 +8,14 @@ every cause is listed, the most likely first, each with its fix. The result is p
 
 from __future__ import annotations
 
+import re
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
@@ -269,7 +272,7 @@ def _server_values_cause(settings: MailboxSettings) -> Cause | None:
     if not wrong_host and settings.port == expected_port:
         return None
     text = _(
-        "Revise los valores de la ventana de parámetros: servidor %(host)s y puerto %(port)s "
+        "Revisa los valores de la ventana de parámetros: servidor %(host)s y puerto %(port)s "
         "para %(protocol)s (la guía indica 993 para IMAP y 995 para POP3)."
     ) % {
         "host": OUTLOOK_HOST if modern else settings.host,
@@ -282,8 +285,8 @@ def _server_values_cause(settings: MailboxSettings) -> Cause | None:
 def _security_mismatch_cause(settings: MailboxSettings) -> Cause:
     return Cause(
         _(
-            "El puerto y el protocolo de seguridad no coinciden: con SSL/TLS use %(ssl)s; "
-            "con STARTTLS use %(starttls)s. También puede ser un puerto de otro protocolo "
+            "El puerto y el protocolo de seguridad no coinciden: con SSL/TLS usa %(ssl)s; "
+            "con STARTTLS usa %(starttls)s. También puede ser un puerto de otro protocolo "
             "(IMAP en lugar de POP3 o al revés)."
         )
         % {
@@ -294,17 +297,123 @@ def _security_mismatch_cause(settings: MailboxSettings) -> Cause:
     )
 
 
+#: What the system's and OpenSSL's texts a user can meet mean, in the user's words; matched
+#: case-insensitively in the technical text, which is kept after them as the detail.
+_PLAIN_WORDS: tuple[tuple[re.Pattern[str], Promise], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), text)
+    for pattern, text in (
+        (
+            r"name or service not known|nodename nor servname|no address associated|"
+            r"name does not resolve|non-recoverable failure in name resolution",
+            gettext_lazy("El nombre del servidor no se encontró en el DNS"),
+        ),
+        (
+            r"temporary failure in name resolution|try again",
+            gettext_lazy("El servicio de nombres (DNS) no respondió"),
+        ),
+        (r"connection refused", gettext_lazy("El servidor rechazó la conexión en ese puerto")),
+        (r"network is unreachable", gettext_lazy("Este equipo no tiene salida a esa red")),
+        (r"no route to host", gettext_lazy("No hay ruta de red hasta el servidor")),
+        (r"connection reset", gettext_lazy("El servidor cortó la conexión")),
+        (r"broken pipe", gettext_lazy("La conexión se cerró mientras se enviaban datos")),
+        (r"timed out|tiempo de espera", gettext_lazy("El servidor no respondió a tiempo")),
+        (
+            r"hostname mismatch|doesn't match|not valid for",
+            gettext_lazy("El certificado del servidor es de otro nombre"),
+        ),
+        (r"certificate has expired", gettext_lazy("El certificado del servidor expiró")),
+        (
+            r"self[- ]signed|unable to get local issuer|certificate verify failed|"
+            r"unknown ca|certificate_unknown",
+            gettext_lazy("El certificado del servidor no es de una autoridad de confianza"),
+        ),
+        (
+            r"wrong version number|unknown protocol|http request",
+            gettext_lazy(
+                "El servidor no habla TLS en ese puerto (¿Protocolo de Seguridad equivocado?)"
+            ),
+        ),
+        (
+            r"unsupported protocol|protocol version|no protocols available",
+            gettext_lazy("El servidor solo acepta una versión de TLS que ya no es segura"),
+        ),
+        (
+            r"handshake failure|no shared cipher|sslv3 alert",
+            gettext_lazy("El servidor y este equipo no acordaron cómo cifrar la conexión"),
+        ),
+        (
+            r"unexpected eof|eof occurred|violation of protocol",
+            gettext_lazy("El servidor cerró la conexión mientras se establecía el cifrado"),
+        ),
+        (r"permission denied", gettext_lazy("El sistema no permite esta conexión")),
+    )
+)
+#: The kinds whose detail is a system's or OpenSSL's text rather than the server's words.
+_SYSTEM_TEXT_KINDS = frozenset(
+    {
+        ErrorKind.DNS,
+        ErrorKind.CONNECTION_REFUSED,
+        ErrorKind.TIMEOUT,
+        ErrorKind.NETWORK,
+        ErrorKind.TLS,
+    }
+)
+
+
+def in_plain_words(error: TransportError) -> str:
+    """The failure's detail in Spanish, the technical text kept after it for whoever helps
+    ("[Errno -2] Name or service not known" reaches nobody as it is)."""
+    if error.kind not in _SYSTEM_TEXT_KINDS:
+        return error.detail
+    words = error.detail.replace("_", " ")  # OpenSSL's reasons: WRONG_VERSION_NUMBER
+    for pattern, text in _PLAIN_WORDS:
+        if pattern.search(words):
+            return _("%(plain)s (detalle técnico: %(detail)s)") % {
+                "plain": text,
+                "detail": error.detail,
+            }
+    return error.detail
+
+
+def _names_resolve(settings: MailboxSettings) -> bool:
+    """Whether this machine resolves a second, well-known name: the authority's host, which
+    always exists. If it does not either, the failure is this machine's DNS or network, not
+    a misspelt server."""
+    name = urlsplit(settings.authority_host).hostname or settings.authority_host
+    try:
+        settings.resolver(name, 443, type=socket.SOCK_STREAM)
+    except OSError:
+        return False
+    return True
+
+
 def _network_causes(error: TransportError, settings: MailboxSettings) -> list[Cause]:
     causes: list[Cause] = []
     server_values = _server_values_cause(settings)
     if error.kind == ErrorKind.DNS:
+        if not _names_resolve(settings):
+            return [
+                Cause(
+                    _(
+                        "Este equipo no logra resolver nombres: tampoco encuentra «%(known)s», "
+                        "que siempre existe. El servidor «%(host)s» puede estar bien escrito; "
+                        "revisa la conexión a internet y el DNS de este equipo (o pídeselo a "
+                        "quien administra la red). Se reintentará solo."
+                    )
+                    % {
+                        "known": urlsplit(settings.authority_host).hostname
+                        or settings.authority_host,
+                        "host": settings.host,
+                    }
+                )
+            ]
         if error.transient:
             causes.append(
                 Cause(_("El servicio de nombres (DNS) no respondió; se reintentará solo."))
             )
         causes.append(
             Cause(
-                _("El servidor «%(host)s» no existe: revise que esté bien escrito.")
+                _("El servidor «%(host)s» no existe: revisa que esté bien escrito.")
                 % {"host": settings.host},
                 Section.CONFIGURATION,
             )
@@ -315,7 +424,7 @@ def _network_causes(error: TransportError, settings: MailboxSettings) -> list[Ca
             causes.append(_security_mismatch_cause(settings))
         causes.append(
             Cause(
-                _("El servidor no acepta conexiones en el puerto %(port)s: revise el puerto.")
+                _("El servidor no acepta conexiones en el puerto %(port)s: revisa el puerto.")
                 % {"port": settings.port},
                 Section.CONFIGURATION,
             )
@@ -342,7 +451,7 @@ def _tls_causes(error: TransportError, settings: MailboxSettings) -> list[Cause]
             causes.append(
                 Cause(
                     _(
-                        "El certificado del servidor no corresponde al nombre «%(host)s»: use el "
+                        "El certificado del servidor no corresponde al nombre «%(host)s»: usa el "
                         "nombre exacto del servidor (para Microsoft 365, %(outlook)s)."
                     )
                     % {"host": settings.host, "outlook": OUTLOOK_HOST},
@@ -377,8 +486,8 @@ def _destination_causes(error: TransportError, settings: MailboxSettings) -> lis
 def _consent_cause(role: str) -> Cause:
     return Cause(
         _(
-            "Falta el consentimiento de administrador: en Entra ID, Permisos de API, use "
-            "«Conceder consentimiento de administrador» y confirme que %(role)s quede "
+            "Falta el consentimiento de administrador: en Entra ID, Permisos de API, usa "
+            "«Conceder consentimiento de administrador» y confirma que %(role)s quede "
             "«Concedido»."
         )
         % {"role": role},
@@ -390,7 +499,7 @@ def _permission_cause(role: str) -> Cause:
     return Cause(
         _(
             "Falta el permiso de aplicación %(role)s de «Office 365 Exchange Online» "
-            "(Permisos de la aplicación, no delegados). Agréguelo y después conceda el "
+            "(Permisos de la aplicación, no delegados). Agrégalo y después concede el "
             "consentimiento de administrador."
         )
         % {"role": role},
@@ -420,7 +529,7 @@ _TOKEN_HINTS: dict[ErrorKind, tuple[_Hint, ...]] = {
     ErrorKind.TENANT_NOT_FOUND: (
         _Hint(
             gettext_lazy(
-                "El Id. Tenant «%(tenant)s» no existe en Entra ID. Copie el «Id. de directorio "
+                "El Id. Tenant «%(tenant)s» no existe en Entra ID. Copia el «Id. de directorio "
                 "(inquilino)» de la página de la aplicación registrada, sin espacios."
             ),
             Section.APP_REGISTRATION,
@@ -431,7 +540,7 @@ _TOKEN_HINTS: dict[ErrorKind, tuple[_Hint, ...]] = {
         _Hint(
             gettext_lazy(
                 "El Id. Aplicación «%(app)s» no es el «Id. de aplicación (cliente)» de la "
-                "aplicación registrada (no use el Id. de objeto)."
+                "aplicación registrada (no uses el Id. de objeto)."
             ),
             Section.APP_REGISTRATION,
             lambda settings: {"app": settings.client_id},
@@ -447,7 +556,7 @@ _TOKEN_HINTS: dict[ErrorKind, tuple[_Hint, ...]] = {
     ErrorKind.EXPIRED_SECRET: (
         _Hint(
             gettext_lazy(
-                "El secreto expiró. Cree un secreto nuevo en la aplicación e ingrese su "
+                "El secreto expiró. Crea un secreto nuevo en la aplicación y escribe su "
                 "«Valor» en la ventana de parámetros."
             ),
             Section.SECRET_RENEWAL,
@@ -468,22 +577,22 @@ _TOKEN_HINTS: dict[ErrorKind, tuple[_Hint, ...]] = {
 }
 _SECRET_IS_ITS_ID = _Hint(
     gettext_lazy(
-        "El secreto configurado tiene forma de Id.: es el «Id. de secreto». Copie la "
-        "columna «Valor» del secreto (solo se ve al crearlo; si ya no se ve, cree uno "
+        "El secreto configurado tiene forma de Id.: es el «Id. de secreto». Copia la "
+        "columna «Valor» del secreto (solo se ve al crearlo; si ya no se ve, crea uno "
         "nuevo)."
     ),
     Section.SECRET_RENEWAL,
 )
 _SECRET_INVALID = _Hint(
     gettext_lazy(
-        "El secreto no es válido: copie la columna «Valor» del secreto, no su «Id. de "
-        "secreto», sin espacios. Si ya no puede verlo, cree un secreto nuevo."
+        "El secreto no es válido: copia la columna «Valor» del secreto, no su «Id. de "
+        "secreto», sin espacios. Si ya no puedes verlo, crea un secreto nuevo."
     ),
     Section.SECRET_RENEWAL,
 )
 _TOKEN_REFUSED = _Hint(
     gettext_lazy(
-        "Entra ID rechazó la solicitud del token: revise el registro de la aplicación y "
+        "Entra ID rechazó la solicitud del token: revisa el registro de la aplicación y "
         "los datos copiados (detalle técnico arriba)."
     ),
     Section.APP_REGISTRATION,
@@ -523,8 +632,8 @@ def _classic_mistake_cause(
         _(
             "El Id. de objeto configurado (%(configured)s) no es el de la aplicación empresarial "
             "(%(actual)s, según el token): seguramente se registró el service principal con el Id. "
-            "de objeto del registro de aplicación. Elimine ese registro y vuelva a registrarlo "
-            "con el Id. de objeto de «Aplicaciones empresariales»; luego dé de nuevo el permiso "
+            "de objeto del registro de aplicación. Elimina ese registro y vuelve a registrarlo "
+            "con el Id. de objeto de «Aplicaciones empresariales»; luego da de nuevo el permiso "
             "al buzón."
         )
         % {"configured": configured, "actual": claims.object_id},
@@ -544,7 +653,7 @@ def _service_principal_cause(values: PowerShellValues) -> Cause:
         _(
             "El service principal de la aplicación no está registrado en Exchange Online, o se "
             "registró con el Id. de objeto del registro de aplicación en vez del de «Aplicaciones "
-            "empresariales». Regístrelo y verifique que IsValid sea True y que ObjectId sea "
+            "empresariales». Regístralo y verifica que IsValid sea True y que ObjectId sea "
             "%(object_id)s."
         )
         % {"object_id": values.object_id},
@@ -557,7 +666,7 @@ def _full_access_cause(values: PowerShellValues) -> Cause:
     return Cause(
         _(
             "La aplicación no tiene permiso FullAccess sobre el buzón %(mailbox)s, o se dio con "
-            "espacios de más. Quite y vuelva a dar el permiso (conectado a Exchange Online)."
+            "espacios de más. Quita y vuelve a dar el permiso (conectado a Exchange Online)."
         )
         % {"mailbox": values.mailbox},
         Section.MAILBOX_PERMISSION,
@@ -571,7 +680,7 @@ def _protocol_disabled_cause(settings: MailboxSettings, values: PowerShellValues
         commands = ()
     return Cause(
         _(
-            "%(protocol)s está deshabilitado para el buzón %(mailbox)s: actívelo en Exchange "
+            "%(protocol)s está deshabilitado para el buzón %(mailbox)s: actívalo en Exchange "
             "(Destinatarios → Buzones → Aplicaciones de correo electrónico)."
         )
         % {"protocol": _protocol_name(settings), "mailbox": settings.username},
@@ -625,8 +734,8 @@ def _basic_auth_causes(error: TransportError, settings: MailboxSettings) -> list
     causes = [
         Cause(
             _(
-                "El usuario o la contraseña no son correctos: escriba el correo completo como "
-                "usuario y revise la contraseña (sin espacios)."
+                "El usuario o la contraseña no son correctos: escribe el correo completo como "
+                "usuario y revisa la contraseña (sin espacios)."
             ),
             Section.CONFIGURATION,
         )
@@ -635,8 +744,8 @@ def _basic_auth_causes(error: TransportError, settings: MailboxSettings) -> list
         causes.append(
             Cause(
                 _(
-                    "Microsoft 365 ya no acepta autenticación básica por IMAP/POP3: cambie el Tipo "
-                    "de Servidor a «Outlook autenticación moderna» y siga la guía."
+                    "Microsoft 365 ya no acepta autenticación básica por IMAP/POP3: cambia el Tipo "
+                    "de Servidor a «Outlook autenticación moderna» y sigue la guía."
                 ),
                 Section.CONFIGURATION,
             )
@@ -683,7 +792,7 @@ def _folders_causes() -> list[Cause]:
         Cause(
             _(
                 "La estructura de carpetas se crea al activar el buzón y no debe eliminarse; "
-                "guarde de nuevo los parámetros para recrearla."
+                "guarda de nuevo los parámetros para recrearla."
             ),
             Section.CONFIGURATION,
         )
@@ -851,7 +960,7 @@ def diagnose(
                     stage,
                     titles[stage],
                     StepStatus.FAILED,
-                    scrub(failure.detail, secrets),
+                    scrub(in_plain_words(failure), secrets),
                     tuple(causes),
                 )
             )

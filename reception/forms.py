@@ -17,11 +17,13 @@ from typing import Any
 
 from django import forms
 from django.conf import settings
+from django.contrib.admin.widgets import AdminDateWidget
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db.models import BLANK_CHOICE_DASH
 from django.utils import timezone
 from django.utils.formats import date_format
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from reception.destinations import refusal_message, static_refusal
@@ -38,12 +40,12 @@ INTRO_PARAGRAPHS = (
         "campos, no podrás consultar los documentos que recibas electrónicamente."
     ),
     _(
-        "Si el protocolo de Seguridad de este correo es IMAP, crearemos una estructura de carpetas "
+        "Si el Protocolo de Acceso de este correo es IMAP, crearemos una estructura de carpetas "
         "para facilitar el proceso de los documentos electrónicos, la cual no deberá ser "
         "eliminada."
     ),
     _(
-        "Si el protocolo de Seguridad de este correo es POP3, necesitamos que nos facilites otro "
+        "Si el Protocolo de Acceso de este correo es POP3, necesitamos que nos facilites otro "
         "correo electrónico para respaldar toda la información."
     ),
 )
@@ -146,6 +148,26 @@ class SecretInput(forms.PasswordInput):
         )
 
 
+#: Said next to a secret field that comes back empty after a failed validation: on purpose.
+RETYPE_HINT = _(
+    "Por seguridad, lo que escribiste aquí no se muestra de nuevo: vuelve a escribirlo antes de "
+    "guardar."
+)
+
+
+def hint_secrets_to_retype(form: forms.BaseForm) -> None:
+    """After errors, tell next to each secret typed why it is empty now (it is never rendered
+    back: SecretInput), so the user retypes it instead of wondering."""
+    if not form.is_bound or not form.errors:
+        return
+    for name, field in form.fields.items():
+        if isinstance(field.widget, SecretInput) and form.data.get(form.add_prefix(name)):
+            field.help_text = format_html(
+                '<span class="retype-hint">{}</span> {}', RETYPE_HINT, field.help_text
+            )
+            form[name].help_text = field.help_text  # the bound field copied it when validating
+
+
 def secret_value_field() -> PastedField:
     return PastedField(
         label=_("Secreto"),
@@ -166,8 +188,10 @@ def secret_expiry_field() -> forms.DateField:
     return forms.DateField(
         label=_("Fecha Expiración"),
         required=False,
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
-        help_text=_("La fecha en la que expira el secreto en Entra ID."),
+        # Django admin's calendar, in the active language's format (dd/mm/aaaa in es-CO), not
+        # the browser's own date input, which follows the browser's locale.
+        widget=AdminDateWidget(),
+        help_text=_("La fecha en la que expira el secreto en Entra ID (dd/mm/aaaa)."),
     )
 
 
@@ -413,6 +437,10 @@ class MailboxConfigurationForm(SecretRulesMixin, forms.ModelForm):
         new_type = self.cleaned_data.get("server_type") if hasattr(self, "cleaned_data") else None
         return bool(self.stored_server_type and new_type and new_type != self.stored_server_type)
 
+    def full_clean(self) -> None:
+        super().full_clean()
+        hint_secrets_to_retype(self)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         server_type, protocol = data.get("server_type"), data.get("protocol")
@@ -646,6 +674,10 @@ class SecretRotationForm(SecretRulesMixin, forms.Form):
     secret_confirm = secret_confirm_field()
     secret_expires_on = secret_expiry_field()
     notification_email = notification_email_field()
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        hint_secrets_to_retype(self)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

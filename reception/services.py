@@ -136,7 +136,7 @@ def mailbox_configure(
                 raise ServerTypeChangeNotConfirmed(
                     _(
                         "Al cambiar el Tipo de Servidor se eliminarán todos los parámetros "
-                        "diligenciados previamente; confirme el cambio."
+                        "diligenciados previamente; confirma el cambio."
                     )
                 )
             mailbox = mailbox_switch_server_type(
@@ -282,7 +282,7 @@ def secrets_notify_expiring(*, today: datetime.date | None = None) -> dict[str, 
             mailbox,
             MailboxStatus.INACTIVE,
             reason=_(
-                "El secreto de la aplicación venció el %(date)s. Registre uno nuevo con "
+                "El secreto de la aplicación venció el %(date)s. Registra uno nuevo con "
                 "«Actualizar secreto» (guía: «Actualización de secreto en aplicación existente»)."
             )
             % {"date": secret.expires_on.isoformat()},
@@ -383,7 +383,7 @@ def backup_confirm(token: str) -> ReceptionMailbox:
         payload = signing.loads(token, salt=BACKUP_SALT, max_age=max_age)
     except signing.SignatureExpired as error:
         raise BackupLinkInvalid(
-            _("El enlace de confirmación venció; pida uno nuevo guardando de nuevo el buzón.")
+            _("El enlace de confirmación venció; pide uno nuevo guardando de nuevo el buzón.")
         ) from error
     except signing.BadSignature as error:
         raise BackupLinkInvalid(_("El enlace de confirmación no es válido.")) from error

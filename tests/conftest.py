@@ -20,6 +20,16 @@ pytest_plugins = ["tests.harness.fixtures"]
 PASSWORD = "correct horse battery staple"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Compile the translation catalogues (locale/*.po) as `make test` does, so a test run
+    straight from pytest reads the same texts; once, before the xdist workers start."""
+    if hasattr(config, "workerinput"):
+        return
+    from django.core.management import call_command
+
+    call_command("compilemessages", ignore_patterns=[".venv"], verbosity=0)
+
+
 @pytest.fixture(autouse=True)
 def fast_passwords(settings):
     """The personas log in many times; a slow hasher would only slow the suite down."""

@@ -11,7 +11,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponseNotAllowed
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext, ngettext
@@ -193,6 +193,18 @@ class IncomingMessageAdmin(MailboxScopedAdminMixin, admin.ModelAdmin):
         "eml_link",
     ]
     readonly_fields = fields
+    change_list_template = "admin/reception/incomingmessage/change_list.html"
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        """The default filter hides the mail that became documents: say so above the list."""
+        context = {
+            "triage_default": OutcomeFilter.parameter_name not in request.GET,
+            "show_all_query": f"?{OutcomeFilter.parameter_name}={OutcomeFilter.show_all}",
+            **(extra_context or {}),
+        }
+        return super().changelist_view(request, context)
 
     def get_urls(self) -> list:
         return [

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.contrib.admin.options import IS_POPUP_VAR
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
@@ -32,7 +33,8 @@ from organizations.scoping import scope_queryset
 from reception import services
 from reception.admin.inlines import SecretInline, StatusChangeInline
 from reception.admin.operations import MailboxOperationsMixin
-from reception.admin.pages import page_title, paragraphs
+from reception.admin.pages import DIAGNOSIS_ANCHOR, mailbox_change_url, page_title, paragraphs
+from reception.admin.schedules import LIST_CSS
 from reception.admin.sealing import SWITCH_PAYLOAD, seal, unseal
 from reception.exceptions import DestinationRefused
 from reception.forms import (
@@ -86,6 +88,9 @@ class ReceptionMailboxAdmin(MailboxOperationsMixin, OrganizationScopedAdminMixin
     check_result_template = "admin/reception/receptionmailbox/check_result.html"
     rotation_template = "admin/reception/receptionmailbox/rotate_secret.html"
     confirm_backup_template = "admin/reception/receptionmailbox/confirm_backup.html"
+
+    class Media:
+        css = LIST_CSS
 
     # --- Who may do what -------------------------------------------------------------------
 
@@ -265,6 +270,26 @@ class ReceptionMailboxAdmin(MailboxOperationsMixin, OrganizationScopedAdminMixin
             messages.WARNING if mailbox.status == MailboxStatus.INACTIVE else messages.SUCCESS,
         )
 
+    def response_add(
+        self, request: HttpRequest, obj: ReceptionMailbox, post_url_continue: str | None = None
+    ) -> HttpResponse:
+        return self._to_diagnosis(request, obj, super().response_add(request, obj))
+
+    def response_change(self, request: HttpRequest, obj: ReceptionMailbox) -> HttpResponse:
+        return self._to_diagnosis(request, obj, super().response_change(request, obj))
+
+    def _to_diagnosis(
+        self, request: HttpRequest, mailbox: ReceptionMailbox, response: HttpResponse
+    ) -> HttpResponse:
+        """Saving ran the connection check: land on the mailbox page with its step-by-step
+        diagnosis in view, not on the list with one line ("Guardar y añadir otro" and popups
+        keep Django's own answer)."""
+        if not isinstance(response, HttpResponseRedirect) or IS_POPUP_VAR in request.POST:
+            return response
+        if "_addanother" in request.POST:
+            return response
+        return HttpResponseRedirect(mailbox_change_url(mailbox) + DIAGNOSIS_ANCHOR)
+
     # --- The server-type switch ------------------------------------------------------------
 
     def _switch_confirmation(
@@ -290,7 +315,7 @@ class ReceptionMailboxAdmin(MailboxOperationsMixin, OrganizationScopedAdminMixin
 
     def _switch_confirmed(self, request: HttpRequest, mailbox: ReceptionMailbox) -> HttpResponse:
         """ "Sí": validate the data again (never trust what came back) and save the new type."""
-        change_url = reverse("admin:reception_receptionmailbox_change", args=[mailbox.pk])
+        change_url = mailbox_change_url(mailbox)
         data = unseal(request, mailbox, request.POST[SWITCH_PAYLOAD])
         if data is None:
             self.message_user(
@@ -329,4 +354,4 @@ class ReceptionMailboxAdmin(MailboxOperationsMixin, OrganizationScopedAdminMixin
             % {"type": saved.get_server_type_display()},
             messages.SUCCESS,
         )
-        return HttpResponseRedirect(change_url)
+        return HttpResponseRedirect(change_url + DIAGNOSIS_ANCHOR)

@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 from organizations.roles import Action
 from reception import services
 from reception.admin.diagnosis_presenter import diagnosis_context
-from reception.admin.pages import mailbox_change_url
+from reception.admin.pages import DIAGNOSIS_ANCHOR, mailbox_change_url
 from reception.exceptions import BackupNotAwaitingConfirmation
 from reception.forms import SECURITY_NOTE, SecretRotationForm, expiry_note, secret_state
 from reception.models import MailboxStatus, ReceptionMailbox
@@ -111,11 +111,29 @@ class MailboxOperationsMixin:
             request, object_id, Action.MAILBOX_REACTIVATE, source="admin_reactivar"
         )
 
+    def _not_by_address(self, request: HttpRequest, object_id: str) -> HttpResponse | None:
+        """A GET on an operation that only its button may run (a bookmark, a typed address):
+        not a bare 405, but the mailbox page saying where the button is; None for a POST."""
+        if request.method == "POST":
+            return None
+        if request.method != "GET":
+            return HttpResponseNotAllowed(["POST"])
+        mailbox = self._operated_mailbox(request, object_id, Action.MAILBOX_VIEW)
+        self.message_user(
+            request,
+            gettext(
+                "Esa dirección no ejecuta nada por sí sola: usa el botón correspondiente en la "
+                "parte superior de esta página."
+            ),
+            messages.INFO,
+        )
+        return HttpResponseRedirect(mailbox_change_url(mailbox) + DIAGNOSIS_ANCHOR)
+
     def _checked(
         self, request: HttpRequest, object_id: str, action: Action, *, source: str
     ) -> HttpResponse:
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        if (answer := self._not_by_address(request, object_id)) is not None:
+            return answer
         mailbox = self._operated_mailbox(request, object_id, action)
         services.mailbox_check(mailbox, actor=request.user, source=source)
         self.log_change(
@@ -182,8 +200,8 @@ class MailboxOperationsMixin:
 
     def confirm_backup_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Soporte confirms the backup address by hand, after a page that asks "¿Seguro?"."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        if (answer := self._not_by_address(request, object_id)) is not None:
+            return answer
         mailbox = self._operated_mailbox(request, object_id, Action.MAILBOX_CONFIRM_BACKUP)
         if not services.backup_awaits_confirmation(mailbox):
             return self._nothing_to_confirm(request, mailbox)
@@ -214,8 +232,8 @@ class MailboxOperationsMixin:
 
     def resend_backup_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Back office asks for a new confirmation link; it replaces the earlier ones."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+        if (answer := self._not_by_address(request, object_id)) is not None:
+            return answer
         mailbox = self._operated_mailbox(request, object_id, Action.MAILBOX_CONFIGURE)
         try:
             services.backup_confirmation_send(mailbox)

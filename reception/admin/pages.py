@@ -9,6 +9,9 @@ from django.utils.html import format_html_join
 
 from reception.models import ReceptionMailbox
 
+#: The diagnosis panel of the mailbox page: where a save or an operation leaves the user.
+DIAGNOSIS_ANCHOR = "#mailbox-diagnosis"
+
 
 def page_title(mailbox: ReceptionMailbox) -> str:
     """The guide's heading: "Correo Recepción de Documentos Electrónicos - Activo"."""

@@ -121,6 +121,14 @@ def post_only(may: frozenset[str], ok: int, data: Any = None) -> dict[str, Expec
     }
 
 
+def mailbox_operation(may: frozenset[str], ok: int, data: Any = None) -> dict[str, Expect]:
+    """Run by its button; opening its address leads whoever sees the mailbox to its page."""
+    return {
+        "GET": Expect(MAILBOX_STATUS, 302),
+        "POST": Expect(may, ok, data=data or (lambda w: {})),
+    }
+
+
 def organization_change(w: Any) -> dict[str, Any]:
     return {
         "name": "Andina renombrada S.A.S.",
@@ -223,16 +231,16 @@ ROUTES: dict[str, dict[str, dict[str, Expect]]] = {
             "POST": Expect(CONFIGURE, 302, data=mailbox_of_a),
         },
         "<path:object_id>/": {"GET": Expect(ANYONE, 302)},
-        "<path:object_id>/probar/": post_only(CHECK, 200),
-        "<path:object_id>/reactivar/": post_only(REACTIVATE, 200),
+        "<path:object_id>/probar/": mailbox_operation(CHECK, 200),
+        "<path:object_id>/reactivar/": mailbox_operation(REACTIVATE, 200),
         "<path:object_id>/secreto/": {
             "GET": Expect(ROTATE, 200),
             "POST": Expect(ROTATE, 302, data=new_secret),
         },
-        "<path:object_id>/respaldo/confirmar/": post_only(
+        "<path:object_id>/respaldo/confirmar/": mailbox_operation(
             CONFIRM_BACKUP, 302, lambda w: {"confirmado": "si"}
         ),
-        "<path:object_id>/respaldo/reenviar/": post_only(CONFIGURE, 302),
+        "<path:object_id>/respaldo/reenviar/": mailbox_operation(CONFIGURE, 302),
     },
     "invoices.diancredentials": {
         "": {"GET": Expect(DIAN_VIEW, 200, where="anywhere", lists=True)},

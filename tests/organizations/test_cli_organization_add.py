@@ -21,12 +21,14 @@ def test_it_creates_the_organization(organization_add):
     organization = Organization.objects.get()
     assert (organization.nit, organization.check_digit) == ("900123456", 8)
     assert organization.name == "Comercializadora Andina S.A.S."
-    assert "Organización creada: Comercializadora Andina S.A.S. (NIT 900123456-8)" in result.stdout
+    assert (
+        "Organización creada: Comercializadora Andina S.A.S. (NIT 900.123.456-8)" in result.stdout
+    )
 
 
 def test_it_computes_the_check_digit_when_not_written(organization_add):
     assert organization_add("--nit", "800.197.268", "--name", "Pacífico").status == 0
-    assert Organization.objects.get().nit_display == "800197268-4"
+    assert Organization.objects.get().nit_display == "800.197.268-4"
 
 
 def test_it_runs_again_updating_the_name(organization_add):

@@ -51,11 +51,14 @@ def pending_pop3(org_a):
 
 
 @pytest.mark.parametrize("name", ["check", "reactivate", "confirm_backup", "resend_backup"])
-def test_it_refuses_a_get_with_405(client, alice, offline, name):
+def test_a_get_runs_nothing_and_leads_to_the_mailbox_page(client, alice, offline, name):
     client.force_login(alice)
     response = client.get(url(name, offline))
-    assert response.status_code == 405
+    assert response.status_code == 302
+    change = reverse("admin:reception_receptionmailbox_change", args=[offline.pk])
+    assert response["Location"] == f"{change}#mailbox-diagnosis"
     assert offline.status_changes.count() == 0
+    assert client.put(url(name, offline)).status_code == 405
 
 
 @pytest.mark.parametrize(

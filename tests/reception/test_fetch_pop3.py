@@ -27,7 +27,7 @@ def backups():
 
 
 def test_saving_a_pop3_mailbox_mails_the_backup_confirmation_link(mailbox):
-    (message,) = [m for m in mail.outbox if "Confirme el correo de respaldo" in m.subject]
+    (message,) = [m for m in mail.outbox if "Confirma el correo de respaldo" in m.subject]
     assert message.to == ["respaldo@andina.test"]
     assert "/respaldo/confirmar/" in message.body
 

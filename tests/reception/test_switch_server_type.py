@@ -106,7 +106,7 @@ def test_it_wipes_and_saves_the_new_type_on_yes(mailbox, alice, alice_client, fa
     page = alice_client.post(change_url(mailbox), admin_post(basic()))
     response = alice_client.post(change_url(mailbox), {SWITCH_PAYLOAD: payload_of(page)})
     assert response.status_code == 302
-    assert response["Location"] == change_url(mailbox)
+    assert response["Location"] == change_url(mailbox) + "#mailbox-diagnosis"
     fresh = ReceptionMailbox.objects.get(pk=mailbox.pk)
     assert fresh.server_type == "outlook_basic"
     assert fresh.password == PASSWORD
