@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 import time_machine
-from django.utils import timezone
+from django.contrib.admin.widgets import AdminDateWidget
+from django.utils import timezone, translation
 
 from reception.forms import (
     MailboxConfigurationForm,
@@ -312,13 +313,14 @@ def test_the_secret_fields_carry_the_guide_s_names_and_never_show_the_secret():
         assert "s3cr3t-value" not in field.widget.render("secret", "s3cr3t-value")
 
 
-def test_the_expiry_field_is_an_optional_date_typed_in_a_date_picker():
+def test_the_expiry_field_is_an_optional_date_in_the_admins_calendar():
+    """Django admin's calendar in dd/mm/aaaa, not the browser's date input and its locale."""
     field = secret_expiry_field()
     assert (field.label, field.required) == ("Fecha Expiración", False)
-    assert field.help_text == "La fecha en la que expira el secreto en Entra ID."
-    assert field.widget.format == "%Y-%m-%d"
-    assert field.widget.input_type == "date"
-    assert 'value="2026-03-04"' in field.widget.render("expiry", datetime.date(2026, 3, 4))
+    assert field.help_text == "La fecha en la que expira el secreto en Entra ID (dd/mm/aaaa)."
+    assert isinstance(field.widget, AdminDateWidget)
+    with translation.override("es-co"):
+        assert 'value="04/03/2026"' in field.widget.render("expiry", datetime.date(2026, 3, 4))
 
 
 def test_the_notification_field_says_what_it_is_for():
