@@ -22,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.rows import rows_insert
 from config.storage import content_save
 from invoices.dian import ParsedMail
 from reception.connection import fetch_tokens, mailbox_settings
@@ -265,7 +266,7 @@ class _Fetch:
             rows.append(row)
             raws.append(raw)
         with transaction.atomic():
-            IncomingMessage.objects.bulk_create(rows)
+            rows_insert(IncomingMessage, rows, key="server_key", scope={"mailbox": self.mailbox})
             if folder_state is not None:
                 folder_state.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
         self.summary.seen += len(rows)
