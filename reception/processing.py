@@ -114,13 +114,17 @@ def messages_process(
     with transaction.atomic():
         ids = [item.message.pk for item in recorded]
         # Lock the rows: a concurrent re-process of the same message waits, then sees it decided.
-        fresh = {
-            row.pk: row for row in IncomingMessage.objects.select_for_update().filter(pk__in=ids)
-        }
+        # Only what the decision needs is read back; the recorded row objects are updated.
+        fresh = dict(
+            IncomingMessage.objects.select_for_update()
+            .filter(pk__in=ids, outcome=MessageOutcome.PENDING)
+            .values_list("pk", "attempts")
+        )
         pending: list[tuple[IncomingMessage, ParsedMail]] = []
         for item, result in zip(recorded, parsed, strict=True):
-            message = fresh.get(item.message.pk)
-            if message is not None and message.outcome == MessageOutcome.PENDING:
+            message = item.message
+            if message.pk in fresh:
+                message.attempts = fresh.pop(message.pk)
                 pending.append((message, result))
         registrations = documents_register(
             organization=mailbox.organization,
