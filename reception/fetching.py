@@ -12,7 +12,6 @@ import hashlib
 import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -40,6 +39,7 @@ from reception.models import (
 from reception.monitoring import logged_fetch
 from reception.processing import (
     POOL_MIN_MESSAGES,
+    ParsePool,
     RecordedMessage,
     configured_limits,
     messages_process,
@@ -203,7 +203,7 @@ class _Fetch:
         self.limits = configured_limits()
         self.folders_ensured = False
         self.processes = processes
-        self.executor: Executor | None = None
+        self.executor: ParsePool | None = None
         self._stack = ExitStack()
 
     def run(self) -> None:
@@ -223,7 +223,7 @@ class _Fetch:
 
     # --- shared steps -----------------------------------------------------------------------
 
-    def _executor_for(self, count: int) -> Executor | None:
+    def _executor_for(self, count: int) -> ParsePool | None:
         """The parse pool, started with the first batch worth it, so that an idle poll or a
         mailbox with a few new e-mails never pays for starting processes.
 
