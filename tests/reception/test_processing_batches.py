@@ -94,3 +94,14 @@ def test_it_registers_a_cufe_once_within_one_batch_and_stores_its_files(
     saved = IncomingMessage.objects.get(pk=decided[1].pk)
     assert saved.outcome == MessageOutcome.DUPLICATE and saved.attempts == 1
     assert saved.message_id == "<again@x>" and "FE9" in saved.reason
+
+
+def test_a_document_serves_no_file_from_an_e_mail_that_is_not_its_own(org_a, private_storage_root):
+    mailbox = make_mailbox(org_a)
+    _process(mailbox, [_invoice("FE7", 7)])
+    ReceivedDocument.objects.update(cufe="f" * 96)
+    document = ReceivedDocument.objects.get()
+
+    assert document_file(document, "xml") is None
+    assert document_file(document, "pdf") is None
+    assert not ReceivedDocument.objects.get().xml_file
