@@ -423,10 +423,12 @@ class _Fetch:
             self.folders_ensured = True
         for folder, entries in by_folder.items():
             session.move([uid for _pk, uid in entries], folder)
-            IncomingMessage.objects.filter(pk__in=[pk for pk, _uid in entries]).update(
-                server_state=ServerState.MOVED
-            )
-            self.summary.moved += len(entries)
+        # One UPDATE (one commit) for the batch's folders. Stopped before it, the rows stay
+        # ON_SERVER and the next run moves them again: a MOVE of UIDs already gone is a no-op.
+        moved = [pk for entries in by_folder.values() for pk, _uid in entries]
+        if moved:
+            IncomingMessage.objects.filter(pk__in=moved).update(server_state=ServerState.MOVED)
+            self.summary.moved += len(moved)
 
     # --- POP3 ------------------------------------------------------------------------------
 
