@@ -1,13 +1,15 @@
 """mailbox_fetch against a bare IMAP fetch of the same mail, for N = 1,000 and 10,000 e-mails.
 
     .venv/bin/python benchmarks/ingestion.py [--n 1000 10000] [--processes 2] [--repeat 3]
+        [--databases sqlite postgresql] [--storages tmpfs disk] [--profile PATH]
 
-Everything runs in one go: the benchmark drops and creates its own PostgreSQL database
-(--database-url, default postgres://postgres@127.0.0.1:5432/recepcion_bench — never real data),
-starts the test harness (Dovecot and the fake Entra ID), configures one organization and its
-modern-auth mailbox through the same service as the admin, and for each N seeds INBOX with N DIAN
-e-mails of ~56 KB (invoices, a credit note in ten, one resent duplicate and one newsletter in a
-hundred). Then, per repetition:
+Everything runs in one go: the benchmark starts the test harness (Dovecot and the fake Entra ID),
+and prepares one setup per database (SQLite; PostgreSQL, --database-url + _tmpfs / _disk, dropped
+and created — never real data) and storage (VAR_DIR on tmpfs, --workdir, or on this machine's
+disk, --disk-workdir), each with its organization and modern-auth mailbox configured through the
+same service as the admin. For each N it seeds INBOX with N DIAN e-mails of ~56 KB (invoices, a
+credit note in ten, one resent duplicate and one newsletter in a hundred), and per repetition runs
+every setup in turn (interleaved):
 
 (a) bare: a process that logs in with imapclient and downloads every body (BODY.PEEK[] in UID
     batches of RECEPTION_FETCH_BATCH_SIZE) and does nothing else;
@@ -16,10 +18,10 @@ hundred). Then, per repetition:
     every e-mail recorded once, INBOX empty);
 (c) idle: the same command again on the unchanged mailbox, counting its IMAP commands.
 
-Each child measures its own time (from before connecting to after LOGOUT) and its peak RSS
-(getrusage: the process itself; its parse workers separately). The issue's targets: (b) at least
-a third of (a)'s rate; (b)'s peak RSS at 10,000 at most 1.2x that at 1,000; (c) a handful of
-round trips whatever N.
+Each child measures its own time (from before connecting to after LOGOUT), CPU and peak RSS; the
+benchmark also times each whole child process. The issue's targets: (b) at least 0.4x (a)'s rate
+with storage on tmpfs and 0.3x on disk; (b)'s peak RSS at 10,000 at most 1.2x that at 1,000; (c)
+a handful of round trips whatever N.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from typing import Any
 from _common import (
     BUYER_NIT,
     DEFAULT_DATABASE_URL,
+    DEFAULT_DISK_WORKDIR,
     DEFAULT_WORKDIR,
     add_project_to_path,
     benchmark_environment,
@@ -256,7 +259,7 @@ def fetch_child(nit: str, processes: int, max_messages: int) -> dict[str, Any]:
     )
     if profiler is not None:
         profiler.disable()
-        profiler.dump_stats(f"{profile_path}.{max_messages}.{os.getpid()}")
+        profiler.dump_stats(f"{profile_path}.{max_messages}")
     return {
         "elapsed": time.perf_counter() - start,
         "output": output.getvalue(),
@@ -268,15 +271,91 @@ def fetch_child(nit: str, processes: int, max_messages: int) -> dict[str, Any]:
     }
 
 
+def db_child(action: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The benchmark's own database work, in a child: each setup has its own database and
+    storage, and only a fresh process reads them from its environment."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    if action == "setup":
+        call_command("migrate", verbosity=0)
+        return {"status": _configure(data)}
+    if action == "reset":
+        tables = [
+            "invoices_documenttax",
+            "invoices_receiveddocument",
+            "reception_incomingmessage",
+            "reception_folderstate",
+            "reception_fetchrun",
+        ]
+        with connection.cursor() as cursor:
+            if connection.vendor == "postgresql":
+                cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+            else:
+                for table in tables:
+                    cursor.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed names
+        return {}
+    from invoices.models import ReceivedDocument
+    from reception.models import IncomingMessage, MessageOutcome
+
+    rows = IncomingMessage.objects.all()
+    outcomes = Counter(rows.values_list("outcome", flat=True))
+    return {
+        "found": {
+            "messages": rows.count(),
+            "documents": ReceivedDocument.objects.count(),
+            "duplicates": outcomes[MessageOutcome.DUPLICATE],
+            "not_dian": outcomes[MessageOutcome.NOT_DIAN],
+        },
+        "outcomes": dict(outcomes),
+        "cufes": sorted(ReceivedDocument.objects.values_list("cufe", flat=True)),
+    }
+
+
+def _configure(data: dict[str, Any]) -> str:
+    from organizations.services import organization_add
+    from reception.services import mailbox_configure
+
+    organization, _created = organization_add(nit=BUYER_NIT, name="COMERCIALIZADORA ANDINA S.A.S.")
+    mailbox = mailbox_configure(
+        organization=organization,
+        data={
+            "server_type": "outlook_modern",
+            "protocol": "imap",
+            "host": data["host"],
+            "port": data["port"],
+            "security": "ssl",
+            "username": MAILBOX,
+            "password": "",
+            "tenant_id": data["tenant_id"],
+            "client_id": data["client_id"],
+            "object_id": data["object_id"],
+            "secret": data["secret"],
+            "secret_expires_on": None,
+            "notification_email": "ti@andina-bench.test",
+            "backup_email": "",
+        },
+        source="benchmark",
+    )
+    return str(mailbox.status)
+
+
 def run_child(env: dict[str, str], *arguments: str, spy: str | None = None) -> dict[str, Any]:
     """Run this script in child mode; its last output line is a JSON report.
 
-    With `spy` (a py-spy executable and an output path) the child runs under py-spy.
+    Adds the whole process's wall time and CPU (interpreter and Django start, parse workers
+    included) as "process_elapsed" and "process_cpu". With `spy` (a py-spy executable and an
+    output path) the child runs under py-spy.
     """
     command = [sys.executable, __file__, "--child", *arguments]
     if spy:
         executable, output = spy.split(":", 1)
         command = [executable, "record", "--format", "raw", "-o", output, "--", *command]
+    cpu_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
     process = subprocess.run(
         command,
         env=env,
@@ -285,10 +364,44 @@ def run_child(env: dict[str, str], *arguments: str, spy: str | None = None) -> d
         timeout=3600,
         check=False,
     )
+    elapsed = time.perf_counter() - started
     if process.returncode != 0:
         raise SystemExit(f"child {arguments[0]} failed:\n{process.stdout}\n{process.stderr}")
     reports = [line for line in process.stdout.splitlines() if line.startswith("{")]
-    return json.loads(reports[-1])
+    outcome = json.loads(reports[-1])
+    outcome["process_elapsed"] = elapsed
+    outcome["process_cpu"] = _cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before
+    return outcome
+
+
+#: The stages of one fetch, as the functions that do them (cumulative time in the profile).
+STAGES = (
+    ("download (IMAP FETCH, in the batch iterator)", "fetching.py", "_imap_batches"),
+    ("record: store raw bytes", "storage.py", "content_save"),
+    ("record: ledger INSERT + cursor, commit", "fetching.py", "_record"),
+    ("parse: waiting for the pool", "processing.py", "<lambda>"),
+    ("decide: register documents", "services.py", "documents_register"),
+    ("decide: ledger UPDATE", "rows.py", "rows_update"),
+    ("decide: whole (lock, register, update)", "processing.py", "messages_process"),
+    ("move on the server", "fetching.py", "_imap_move"),
+    ("the whole fetch", "fetching.py", "mailbox_fetch"),
+)
+
+
+def stage_profile(path: str) -> str:
+    """One profiled run's time per stage (cumulative, main thread), for the report."""
+    import pstats
+
+    stats = pstats.Stats(path).stats  # type: ignore[attr-defined]
+    lines = []
+    for label, filename, function in STAGES:
+        total = sum(
+            entry[3]
+            for (file, _line, name), entry in stats.items()
+            if name == function and file.endswith(filename)
+        )
+        lines.append(f"    {label:<46} {total:7.2f} s")
+    return "\n".join(lines)
 
 
 # --- The benchmark ----------------------------------------------------------------------------
@@ -303,18 +416,23 @@ class Trial:
 
 @dataclass
 class Results:
+    setup: str
     count: int
     trials: list[Trial] = field(default_factory=list)
+    profile: str = ""
 
     def bare_rate(self) -> float:
         return median([self.count / t.bare["elapsed"] for t in self.trials])
 
-    def fetch_rate(self) -> float:
-        return median([self.count / t.fetch["elapsed"] for t in self.trials])
+    def fetch_rate(self, key: str = "elapsed") -> float:
+        return median([self.count / t.fetch[key] for t in self.trials])
 
-    def ratio(self) -> float:
+    def ratio(self, key: str = "elapsed") -> float:
         """Median of the per-trial ratios: both rates of one trial saw the same machine load."""
-        return median([t.bare["elapsed"] / t.fetch["elapsed"] for t in self.trials])
+        return median([t.bare[key] / t.fetch[key] for t in self.trials])
+
+    def cpu_ms(self, step: str, key: str) -> float:
+        return median([getattr(t, step)[key] / self.count * 1000 for t in self.trials])
 
     def rss_mb(self, key: str = "rss_kb", step: str = "fetch") -> float:
         return median([getattr(t, step)[key] / 1024 for t in self.trials])
@@ -326,8 +444,22 @@ class Results:
         return median([t.idle["elapsed"] for t in self.trials])
 
 
+@dataclass
+class Setup:
+    """One database on one storage: its own VAR_DIR (SQLite file, stored mail and documents)."""
+
+    database: str
+    storage: str
+    root: Path
+    env: dict[str, str]
+
+    @property
+    def label(self) -> str:
+        return f"{self.database}/{self.storage}"
+
+
 class Bench:
-    """The harness, the database and the one mailbox every trial reuses."""
+    """The harness, and per setup the database and the one mailbox every trial reuses."""
 
     def __init__(self, args: argparse.Namespace, workdir: Path) -> None:
         from tests.harness import start_harness
@@ -335,123 +467,111 @@ class Bench:
         self.args = args
         self.workdir = workdir
         self.harness = start_harness(workdir / "pki")
-        self.env = benchmark_environment(
-            database_url=args.database_url,
-            var_dir=workdir / "var",
-            authority_host=self.harness.entra.url,
-            ca_bundle=str(self.harness.pki.ca_pem),
-            mail_hosts=self.harness.dovecot.allowed_mail_hosts,
-        )
-        self.env["RECEPTION_FETCH_BATCH_SIZE"] = str(args.batch_size)
-        os.environ.update(self.env)
+        self.guide = None
+        self.setups: list[Setup] = []
+        self.roots: list[Path] = []
 
     def setup(self) -> None:
-        import django
-
-        database_recreate(self.args.database_url)
-        django.setup()
-        from django.core.management import call_command
-
-        call_command("migrate", verbosity=0)
-        self._configure()
-
-    def _configure(self) -> None:
-        from organizations.services import organization_add
-        from reception.models import MailboxStatus
-        from reception.services import mailbox_configure
-
         dovecot, entra = self.harness.dovecot, self.harness.entra
         assert dovecot.ports is not None
         dovecot.add_user(MAILBOX)
         self.guide = entra.configure_like_guide(MAILBOX)
-        organization, _created = organization_add(
-            nit=BUYER_NIT, name="COMERCIALIZADORA ANDINA S.A.S."
-        )
-        mailbox = mailbox_configure(
-            organization=organization,
-            data={
-                "server_type": "outlook_modern",
-                "protocol": "imap",
-                "host": dovecot.host,
-                "port": dovecot.ports.imaps,
-                "security": "ssl",
-                "username": MAILBOX,
-                "password": "",
-                "tenant_id": self.guide.tenant_id,
-                "client_id": self.guide.client_id,
-                "object_id": self.guide.app.enterprise_object_id,
-                "secret": self.guide.client_secret,
-                "secret_expires_on": None,
-                "notification_email": "ti@andina-bench.test",
-                "backup_email": "",
-            },
-            source="benchmark",
-        )
-        if mailbox.status != MailboxStatus.ACTIVE:
-            raise SystemExit(f"the benchmark mailbox did not pass its check: {mailbox.status}")
+        guide = {
+            "host": dovecot.host,
+            "port": dovecot.ports.imaps,
+            "tenant_id": self.guide.tenant_id,
+            "client_id": self.guide.client_id,
+            "object_id": self.guide.app.enterprise_object_id,
+            "secret": self.guide.client_secret,
+        }
+        places = {"tmpfs": self.args.workdir, "disk": self.args.disk_workdir}
+        for storage in self.args.storages:
+            root = Path(tempfile.mkdtemp(prefix="recepcion-ingestion-", dir=places[storage]))
+            self.roots.append(root)
+            for database in self.args.databases:
+                var_dir = root / database
+                var_dir.mkdir()
+                if database == "sqlite":
+                    url = f"sqlite:///{var_dir / 'db.sqlite3'}"
+                else:
+                    url = f"{self.args.database_url}_{storage}"
+                    database_recreate(url)
+                env = benchmark_environment(
+                    database_url=url,
+                    var_dir=var_dir,
+                    authority_host=entra.url,
+                    ca_bundle=str(self.harness.pki.ca_pem),
+                    mail_hosts=dovecot.allowed_mail_hosts,
+                )
+                env["RECEPTION_FETCH_BATCH_SIZE"] = str(self.args.batch_size)
+                setup = Setup(database, storage, var_dir, env)
+                status = run_child(env, "db", "setup", json.dumps(guide))["status"]
+                if status != "active":
+                    raise SystemExit(f"{setup.label}: the mailbox did not pass its check: {status}")
+                self.setups.append(setup)
 
-    def reset(self, corpus: Corpus, count: int) -> None:
-        """Empty the ledger, the documents, the stored files and the mailbox; seed N e-mails."""
-        from django.db import connection
-
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "TRUNCATE invoices_documenttax, invoices_receiveddocument,"
-                " reception_incomingmessage, reception_folderstate, reception_fetchrun CASCADE"
-            )
-        shutil.rmtree(self.workdir / "var" / "media", ignore_errors=True)
+    def reset(self, setup: Setup, corpus: Corpus, count: int, trial: str) -> None:
+        """Empty the ledger and the mailbox, seed N e-mails, and give the trial a new storage
+        directory. The previous trials' files stay until the end: deleting thousands of files
+        slows the next burst of file creation on this disk."""
+        run_child(setup.env, "db", "reset", "{}")
+        setup.env["MEDIA_ROOT"] = str(setup.root / f"media-{count}-{trial}")
         self.harness.dovecot.reset_user(MAILBOX)
         self.harness.dovecot.deliver_many(MAILBOX, corpus.raws[:count])
 
-    def bare(self) -> dict[str, Any]:
+    def bare(self, setup: Setup) -> dict[str, Any]:
         dovecot = self.harness.dovecot
         assert dovecot.ports is not None
         token = self.harness.entra.issue_token(self.guide.tenant, self.guide.app)
-        env = {**self.env, "BENCH_ACCESS_TOKEN": token}
+        env = {**setup.env, "BENCH_ACCESS_TOKEN": token}
         arguments = [dovecot.host, str(dovecot.ports.imaps), MAILBOX, str(self.harness.pki.ca_pem)]
         return run_child(env, "bare", *arguments, str(self.args.batch_size))
 
-    def fetch(self, count: int, *, profile: bool = False) -> dict[str, Any]:
-        env, spy = self.env, None
-        if profile and self.args.profile:
-            env = {**env, "BENCH_PROFILE": str(self.args.profile)}
-        if profile and self.args.py_spy:
-            spy = f"{self.args.py_spy}:{self.args.py_spy_output}.{count}.{time.time_ns()}"
+    def fetch(self, setup: Setup, count: int, *, profile: str | None = None) -> dict[str, Any]:
+        env, spy = setup.env, None
+        if profile:
+            env = {**env, "BENCH_PROFILE": profile}
+            if self.args.py_spy:
+                spy = f"{self.args.py_spy}:{self.args.py_spy_output}.{count}.{time.time_ns()}"
         arguments = (BUYER_NIT, str(self.args.processes), str(count))
         return run_child(env, "fetch", *arguments, spy=spy)
 
-    def verify(self, corpus: Corpus, count: int) -> None:
+    def verify(self, setup: Setup, corpus: Corpus, count: int) -> None:
         """Correctness first: every e-mail recorded once, one document per CUFE, INBOX empty."""
-        from invoices.models import ReceivedDocument
-        from reception.models import IncomingMessage, MessageOutcome
         from reception.transports.imap import FOLDER_NOT_ELECTRONIC, FOLDER_PROCESSED
 
+        answer = run_child(setup.env, "db", "verify", "{}")
         expected = corpus.expected(count)
-        rows = IncomingMessage.objects.all()
-        outcomes = Counter(rows.values_list("outcome", flat=True))
-        cufes = set(ReceivedDocument.objects.values_list("cufe", flat=True))
-        dovecot = self.harness.dovecot
-        found = {
-            "messages": rows.count(),
-            "documents": ReceivedDocument.objects.count(),
-            "duplicates": outcomes[MessageOutcome.DUPLICATE],
-            "not_dian": outcomes[MessageOutcome.NOT_DIAN],
-        }
         problems = []
-        if found != expected:
-            problems.append(f"expected {expected}, found {found}, outcomes {dict(outcomes)}")
-        if cufes != {cufe for cufe in corpus.cufes[:count] if cufe}:
+        if answer["found"] != expected:
+            problems.append(
+                f"expected {expected}, found {answer['found']}, outcomes {answer['outcomes']}"
+            )
+        if set(answer["cufes"]) != {cufe for cufe in corpus.cufes[:count] if cufe}:
             problems.append("the registered CUFEs differ from the corpus's")
+        dovecot = self.harness.dovecot
         inbox = dovecot.message_count(MAILBOX)
         processed = dovecot.message_count(MAILBOX, FOLDER_PROCESSED)
         not_electronic = dovecot.message_count(MAILBOX, FOLDER_NOT_ELECTRONIC)
         if inbox or processed + not_electronic != count:
             problems.append(f"INBOX {inbox}, processed {processed}, other {not_electronic}")
         if problems:
-            raise SystemExit("incorrect result:\n" + "\n".join(problems))
+            raise SystemExit(f"{setup.label}: incorrect result:\n" + "\n".join(problems))
+
+    def trial(self, setup: Setup, corpus: Corpus, count: int, trial: str, profile=None) -> Trial:
+        self.reset(setup, corpus, count, trial)
+        bare = self.bare(setup)
+        assert bare["messages"] == count, bare
+        fetch = self.fetch(setup, count, profile=profile)
+        self.verify(setup, corpus, count)
+        idle = self.fetch(setup, count)
+        self.verify(setup, corpus, count)
+        return Trial(bare, fetch, idle)
 
     def close(self) -> None:
         self.harness.close()
+        for root in self.roots:
+            shutil.rmtree(root, ignore_errors=True)
 
 
 def run(args: argparse.Namespace) -> list[Results]:
@@ -470,66 +590,86 @@ def run(args: argparse.Namespace) -> list[Results]:
         )
         results = []
         for count in args.n:
-            result = Results(count)
+            by_setup = {setup.label: Results(setup.label, count) for setup in bench.setups}
+            # Interleaved: every setup's k-th trial runs before any setup's (k+1)-th.
             for trial in range(1, args.repeat + 1):
-                bench.reset(corpus, count)
-                bare = bench.bare()
-                assert bare["messages"] == count, bare
-                fetch = bench.fetch(count, profile=True)
-                bench.verify(corpus, count)
-                idle = bench.fetch(count, profile=True)
-                bench.verify(corpus, count)
-                result.trials.append(Trial(bare, fetch, idle))
-                print(
-                    f"N={count:>6} trial {trial}: bare {count / bare['elapsed']:7.0f}/s, "
-                    f"fetch {count / fetch['elapsed']:6.0f}/s "
-                    f"({fetch['rss_kb'] / 1024:.0f} MB; CPU per message: "
-                    f"{fetch['cpu'] / count * 1000:.2f} ms here, "
-                    f"{fetch['workers_cpu'] / count * 1000:.2f} ms in parse workers, "
-                    f"bare {bare['cpu'] / count * 1000:.2f} ms), "
-                    f"idle {idle['imap'].get('commands')} "
-                    f"commands in {idle['elapsed'] * 1000:.0f} ms; {load_average()}",
-                    flush=True,
-                )
-            results.append(result)
+                for setup in bench.setups:
+                    done = bench.trial(setup, corpus, count, str(trial))
+                    by_setup[setup.label].trials.append(done)
+                    _print_trial(setup, count, trial, done)
+            if args.profile:
+                # One more run per setup under cProfile, not counted in the medians.
+                for setup in bench.setups:
+                    path = f"{args.profile}.{setup.database}-{setup.storage}"
+                    bench.trial(setup, corpus, count, "profiled", profile=path)
+                    by_setup[setup.label].profile = stage_profile(f"{path}.{count}")
+            results.extend(by_setup.values())
         if args.show_commands:
             for result in results:
-                print(f"N={result.count} fetch:", result.trials[-1].fetch["imap"])
-                print(f"N={result.count} idle: ", result.trials[-1].idle["imap"])
+                print(f"{result.setup} N={result.count} fetch:", result.trials[-1].fetch["imap"])
+                print(f"{result.setup} N={result.count} idle: ", result.trials[-1].idle["imap"])
         return results
     finally:
         bench.close()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _print_trial(setup: Setup, count: int, trial: int, done: Trial) -> None:
+    bare, fetch, idle = done.bare, done.fetch, done.idle
+    print(
+        f"{setup.label:<18} N={count:>6} trial {trial}: bare {count / bare['elapsed']:6.0f}/s,"
+        f" fetch {count / fetch['elapsed']:5.0f}/s (ratio {bare['elapsed'] / fetch['elapsed']:.2f};"
+        f" whole processes {bare['process_elapsed'] / fetch['process_elapsed']:.2f}),"
+        f" CPU ms/msg {fetch['cpu'] / count * 1000:.2f} + {fetch['workers_cpu'] / count * 1000:.2f}"
+        f" workers (bare {bare['cpu'] / count * 1000:.2f}), {fetch['rss_kb'] / 1024:.0f} MB,"
+        f" idle {idle['imap'].get('commands')} commands; {load_average()}",
+        flush=True,
+    )
+
+
 def report(results: list[Results], args: argparse.Namespace) -> None:
-    width = 16
+    width = 14
     print()
     print(
         f"mailbox_fetch --processes {args.processes}, batches of {args.batch_size}, "
-        f"median of {args.repeat}; {load_average()}"
+        f"median of {args.repeat}, interleaved; {load_average()}"
     )
-    print(f"{'':<34}" + "".join(f"{f'N={r.count:,}':>{width}}" for r in results))
+    print(f"{'':<40}" + "".join(f"{r.setup:>{width + 4}}" for r in results))
+    print(f"{'':<40}" + "".join(f"{f'N={r.count:,}':>{width + 4}}" for r in results))
 
     def row(label: str, values: list[str]) -> None:
-        print(f"{label:<34}" + "".join(f"{value:>{width}}" for value in values))
+        print(f"{label:<40}" + "".join(f"{value:>{width + 4}}" for value in values))
 
     row("bare imapclient fetch, msg/s", [f"{r.bare_rate():,.0f}" for r in results])
     row("mailbox_fetch, msg/s", [f"{r.fetch_rate():,.0f}" for r in results])
-    row("ratio to bare (target >= 0.33)", [f"{r.ratio():.2f}" for r in results])
+    row("ratio to bare (in-process times)", [f"{r.ratio():.2f}" for r in results])
+    row("ratio, whole processes", [f"{r.ratio('process_elapsed'):.2f}" for r in results])
+    row("fetch CPU ms/msg, process", [f"{r.cpu_ms('fetch', 'cpu'):.2f}" for r in results])
+    row("  + parse workers", [f"{r.cpu_ms('fetch', 'workers_cpu'):.2f}" for r in results])
+    row("  whole process + workers", [f"{r.cpu_ms('fetch', 'process_cpu'):.2f}" for r in results])
+    row("bare CPU ms/msg", [f"{r.cpu_ms('bare', 'cpu'):.2f}" for r in results])
     row("bare peak RSS, MB", [f"{r.rss_mb(step='bare'):.0f}" for r in results])
     row("mailbox_fetch peak RSS, MB", [f"{r.rss_mb():.0f}" for r in results])
     if args.processes > 1:
-        workers = [f"{r.rss_mb('workers_rss_kb'):.0f}" for r in results]
-        row("  a parse worker's peak RSS, MB", workers)
+        row(
+            "  a parse worker's peak RSS, MB",
+            [f"{r.rss_mb('workers_rss_kb'):.0f}" for r in results],
+        )
     row("idle re-run, IMAP commands", [str(r.idle_commands()) for r in results])
     row("idle re-run, ms", [f"{r.idle_seconds() * 1000:.0f}" for r in results])
-    if len(results) >= 2:
-        small, large = results[0], results[-1]
-        print(
-            f"peak RSS N={large.count:,} / N={small.count:,}: "
-            f"{large.rss_mb() / small.rss_mb():.2f}x (target <= 1.2x)"
-        )
+    counts = sorted({r.count for r in results})
+    if len(counts) >= 2:
+        for setup in dict.fromkeys(r.setup for r in results):
+            mine = {r.count: r for r in results if r.setup == setup}
+            small, large = mine[counts[0]], mine[counts[-1]]
+            print(
+                f"{setup}: peak RSS N={large.count:,} / N={small.count:,}: "
+                f"{large.rss_mb() / small.rss_mb():.2f}x (target <= 1.2x)"
+            )
+    for result in results:
+        if result.profile:
+            print(f"\nper-stage profile, {result.setup}, N={result.count:,} (one cProfiled run):")
+            print(result.profile)
 
 
 def main() -> None:
@@ -538,6 +678,9 @@ def main() -> None:
         if kind == "bare":
             host, port, user, ca_bundle, batch = rest
             outcome = bare_child(host, int(port), user, ca_bundle, int(batch))
+        elif kind == "db":
+            action, data = rest
+            outcome = db_child(action, json.loads(data))
         else:
             nit, processes, max_messages = rest
             outcome = fetch_child(nit, int(processes), int(max_messages))
@@ -548,14 +691,25 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="mailbox_fetch --processes")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--batch-size", type=int, default=100, help="RECEPTION_FETCH_BATCH_SIZE")
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
+    parser.add_argument(
+        "--databases", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
+    )
+    parser.add_argument(
+        "--storages", nargs="+", choices=["tmpfs", "disk"], default=["tmpfs", "disk"]
+    )
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_DATABASE_URL,
+        help="PostgreSQL: the databases are this name + _tmpfs / _disk (dropped and created)",
+    )
     parser.add_argument(
         "--workdir",
         default=DEFAULT_WORKDIR,
-        help="where VAR_DIR (stored mail and documents) goes; tmpfs by default (see _common.py)",
+        help="tmpfs: the harness, and the tmpfs setups' VAR_DIR (see _common.py)",
     )
-    parser.add_argument("--profile", type=Path, help="cProfile the fetch into PROFILE.<N>.<pid>")
-    parser.add_argument("--py-spy", help="a py-spy executable: sample the fetch with it")
+    parser.add_argument("--disk-workdir", default=DEFAULT_DISK_WORKDIR, help="the disk setups'")
+    parser.add_argument("--profile", help="one more cProfiled fetch per setup into PROFILE.*")
+    parser.add_argument("--py-spy", help="a py-spy executable: sample the profiled fetch with it")
     parser.add_argument("--py-spy-output", default="ingestion-fetch.folded")
     parser.add_argument("--show-commands", action="store_true", help="IMAP commands by name")
     args = parser.parse_args()

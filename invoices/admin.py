@@ -417,9 +417,10 @@ class ReceivedDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         }
 
     def _xml_parts(self, document: ReceivedDocument) -> list:
-        if not document.xml_file or not private_storage.exists(document.xml_file.name):
+        stored = services.document_file(document, "xml")  # also stores the PDF on first use
+        if stored is None or not private_storage.exists(stored.name):
             return []
-        with private_storage.open(document.xml_file.name, "rb") as handle:
+        with private_storage.open(stored.name, "rb") as handle:
             return pretty_xml(handle.read(PRETTY_XML_MAX_BYTES + 1))
 
     # --- Files: only through these views, never a media URL ------------------------------------
@@ -430,15 +431,29 @@ class ReceivedDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
 
     def pdf_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         document = self._document(request, object_id)
-        return _file_response(document.pdf_file, document, "pdf", "application/pdf", inline=True)
+        return _file_response(
+            services.document_file(document, "pdf"), document, "pdf", "application/pdf", inline=True
+        )
 
     def pdf_download_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         document = self._document(request, object_id)
-        return _file_response(document.pdf_file, document, "pdf", "application/pdf", inline=False)
+        return _file_response(
+            services.document_file(document, "pdf"),
+            document,
+            "pdf",
+            "application/pdf",
+            inline=False,
+        )
 
     def xml_download_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         document = self._document(request, object_id)
-        return _file_response(document.xml_file, document, "xml", "application/xml", inline=False)
+        return _file_response(
+            services.document_file(document, "xml"),
+            document,
+            "xml",
+            "application/xml",
+            inline=False,
+        )
 
     def eml_download_view(self, request: HttpRequest, object_id: str) -> FileResponse:
         document = self._document(request, object_id)

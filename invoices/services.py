@@ -18,13 +18,14 @@ from zoneinfo import ZoneInfo
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Q
+from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.rows import rows_update
-from config.storage import content_save
+from config.rows import rows_insert, rows_update
+from config.storage import content_save, private_storage
 from invoices.business_days import tacit_acceptance_deadline
-from invoices.dian import DocumentFacts, Outcome, ParsedMail, Severity
+from invoices.dian import DocumentFacts, Limits, Outcome, ParsedMail, Severity, parse_message
 from invoices.dian.checks import check_buyer
 from invoices.exceptions import ReviewRefused
 from invoices.models import (
@@ -104,13 +105,14 @@ def documents_register(
                 documents.append(answer.document)
                 taxes.append(_taxes(item.parsed))
             answers.append(answer)
-        ReceivedDocument.objects.bulk_create(documents)
-        DocumentTax.objects.bulk_create(
+        rows_insert(ReceivedDocument, documents, key="cufe", scope={"organization": organization})
+        rows_insert(
+            DocumentTax,
             [
                 tax
                 for document, document_taxes in zip(documents, taxes, strict=True)
                 for tax in _attach(document_taxes, document)
-            ]
+            ],
         )
         _link_notes(organization.pk, documents)
     return answers
@@ -204,11 +206,44 @@ def _document(item: DocumentItem, organization: Organization) -> ReceivedDocumen
             for check in result.checks
         ],
     )
-    stem = _file_stem(organization.pk, facts.cufe)
-    document.xml_file.name = content_save(f"{stem}.xml", result.xml or b"")
+    # No files here: the XML and the PDF are inside the stored original e-mail, and
+    # document_file() writes them on first use. One file per e-mail on the fetch's hot path.
+    return document
+
+
+def document_file(document: ReceivedDocument, kind: str) -> FieldFile | None:
+    """The document's stored XML (`kind` "xml") or PDF ("pdf"), or None when it has none.
+
+    Registration does not write them: on first use both are taken out of the original e-mail
+    (the source message's stored raw bytes, kept by their hash) and stored by CUFE, so a fetch
+    writes one file per e-mail instead of three.
+    """
+    stored = document.xml_file if kind == "xml" else document.pdf_file
+    if stored and private_storage.exists(stored.name):
+        return stored
+    if not document.xml_file:
+        _files_extract(document)
+        stored = document.xml_file if kind == "xml" else document.pdf_file
+    return stored if stored else None
+
+
+def _files_extract(document: ReceivedDocument) -> None:
+    """Store the XML and PDF found in the document's original e-mail and name them on the row."""
+    message = document.source_message
+    if message is None or not message.raw:
+        return
+    with private_storage.open(message.raw.name, "rb") as handle:  # leaves message.raw unopened
+        raw = handle.read()
+    result = parse_message(raw, limits=Limits(max_message_bytes=max(len(raw), 1)))
+    if result.facts is None or result.facts.cufe != document.cufe or not result.xml:
+        return  # not this document's e-mail (or no longer readable): serve nothing
+    stem = _file_stem(document.organization_id, document.cufe)
+    document.xml_file.name = content_save(f"{stem}.xml", result.xml)
     if result.pdf:
         document.pdf_file.name = content_save(f"{stem}.pdf", result.pdf)
-    return document
+    ReceivedDocument.objects.filter(pk=document.pk).update(
+        xml_file=document.xml_file.name, pdf_file=document.pdf_file.name or ""
+    )
 
 
 def _bogota_time(facts: DocumentFacts) -> datetime.time | None:

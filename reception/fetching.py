@@ -12,7 +12,6 @@ import hashlib
 import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Executor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -22,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.rows import rows_insert
 from config.storage import content_save
 from invoices.dian import ParsedMail
 from reception.connection import fetch_tokens, mailbox_settings
@@ -39,6 +39,7 @@ from reception.models import (
 from reception.monitoring import logged_fetch
 from reception.processing import (
     POOL_MIN_MESSAGES,
+    ParsePool,
     RecordedMessage,
     configured_limits,
     messages_process,
@@ -202,7 +203,7 @@ class _Fetch:
         self.limits = configured_limits()
         self.folders_ensured = False
         self.processes = processes
-        self.executor: Executor | None = None
+        self.executor: ParsePool | None = None
         self._stack = ExitStack()
 
     def run(self) -> None:
@@ -222,7 +223,7 @@ class _Fetch:
 
     # --- shared steps -----------------------------------------------------------------------
 
-    def _executor_for(self, count: int) -> Executor | None:
+    def _executor_for(self, count: int) -> ParsePool | None:
         """The parse pool, started with the first batch worth it, so that an idle poll or a
         mailbox with a few new e-mails never pays for starting processes.
 
@@ -265,7 +266,7 @@ class _Fetch:
             rows.append(row)
             raws.append(raw)
         with transaction.atomic():
-            IncomingMessage.objects.bulk_create(rows)
+            rows_insert(IncomingMessage, rows, key="server_key", scope={"mailbox": self.mailbox})
             if folder_state is not None:
                 folder_state.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
         self.summary.seen += len(rows)
@@ -422,10 +423,12 @@ class _Fetch:
             self.folders_ensured = True
         for folder, entries in by_folder.items():
             session.move([uid for _pk, uid in entries], folder)
-            IncomingMessage.objects.filter(pk__in=[pk for pk, _uid in entries]).update(
-                server_state=ServerState.MOVED
-            )
-            self.summary.moved += len(entries)
+        # One UPDATE (one commit) for the batch's folders. Stopped before it, the rows stay
+        # ON_SERVER and the next run moves them again: a MOVE of UIDs already gone is a no-op.
+        moved = [pk for entries in by_folder.values() for pk, _uid in entries]
+        if moved:
+            IncomingMessage.objects.filter(pk__in=moved).update(server_state=ServerState.MOVED)
+            self.summary.moved += len(moved)
 
     # --- POP3 ------------------------------------------------------------------------------
 

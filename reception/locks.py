@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
 from datetime import timedelta
 
@@ -23,6 +24,9 @@ from reception.models import ReceptionMailbox
 #: First key of the advisory lock pair, so ours never collide with another application's.
 ADVISORY_NAMESPACE = 0x52464531  # "RFE1"
 LEASE = timedelta(minutes=15)
+#: A lease is renewed at most this often: a fetch calls renew() after every batch, and on SQLite
+#: each renewal is a commit (a disk sync). The lease stays at least 14 minutes ahead.
+RENEW_EVERY = timedelta(minutes=1)
 
 
 class MailboxLock:
@@ -32,6 +36,7 @@ class MailboxLock:
         self.mailbox_id = mailbox.pk
         self._connection = None
         self._token: uuid.UUID | None = None
+        self._renewed_at = 0.0
 
     def acquire(self) -> bool:
         if connections[DEFAULT_DB_ALIAS].vendor == "postgresql":
@@ -40,8 +45,9 @@ class MailboxLock:
 
     def renew(self) -> None:
         """Called between batches; a lease that another process took over is an error."""
-        if self._token is None:
+        if self._token is None or time.monotonic() - self._renewed_at < RENEW_EVERY.seconds:
             return
+        self._renewed_at = time.monotonic()
         renewed = ReceptionMailbox.objects.filter(
             pk=self.mailbox_id, fetch_lock_token=self._token
         ).update(fetch_locked_until=timezone.now() + LEASE)
@@ -89,6 +95,7 @@ class MailboxLock:
         )
         if taken:
             self._token = token
+            self._renewed_at = time.monotonic()
         return bool(taken)
 
 

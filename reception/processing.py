@@ -9,15 +9,18 @@ cost.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import dataclasses
+import multiprocessing
 import os
 import signal
 import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 from django.conf import settings
 from django.db import transaction
@@ -43,40 +46,123 @@ class RecordedMessage:
 POOL_MIN_MESSAGES = 8
 
 
-def parse_many(raws: Sequence[bytes], *, executor: Executor | None, limits: Limits) -> list:
-    """Parse on the executor's processes when given; parsing, not the network, is the cost."""
+def parse_many(raws: Sequence[bytes], *, executor: ParsePool | None, limits: Limits) -> list:
+    """Parse on the pool's processes when given; parsing, not the network, is the cost."""
     return parse_start(raws, executor=executor, limits=limits)()
 
 
 def parse_start(
-    raws: Sequence[bytes], *, executor: Executor | None, limits: Limits
+    raws: Sequence[bytes], *, executor: ParsePool | None, limits: Limits
 ) -> Callable[[], list[ParsedMail]]:
     """Start parsing a batch; the returned callable waits for the results, in order.
 
-    With an executor the batch goes to its processes at once, so the caller can record it (and
+    With a pool the batch goes to its processes at once, so the caller can record it (and
     finish the previous batch) meanwhile; without one it is parsed when the results are asked for.
     """
     if executor is None or len(raws) < POOL_MIN_MESSAGES:
-        return lambda: [parse_message(raw, limits=limits) for raw in raws]
-    # About four chunks per process: balanced, with few round trips through the pool's pipes.
-    chunk = max(1, len(raws) // 8)
-    results = executor.map(_parse_with_limits, raws, [limits] * len(raws), chunksize=chunk)
-    return lambda: list(results)
+        return lambda: [_parse_for_registration(raw, limits) for raw in raws]
+    return executor.submit(raws, limits)
 
 
-def _parse_with_limits(raw: bytes, limits: Limits) -> ParsedMail:
-    return parse_message(raw, limits=limits)
+def _parse_for_registration(raw: bytes, limits: Limits) -> ParsedMail:
+    """The result without the files' bytes, which registration does not use (invoices takes
+    them from the stored e-mail on first download): sending ~60 KB per message back from a
+    parse worker cost the fetching process its unpickling for nothing."""
+    return dataclasses.replace(
+        parse_message(raw, limits=limits), xml=None, document_xml=None, pdf=None
+    )
 
 
-def parse_pool(processes: int) -> ProcessPoolExecutor:
+class ParsePool:
+    """Parse processes fed and read by the calling thread alone.
+
+    concurrent.futures' pool runs two threads in the fetching process (feeding the workers,
+    collecting their answers) that compete for the GIL with the thread recording the ledger;
+    here each worker has a pipe, a batch is split into one contiguous slice per worker and the
+    answers are read when asked for. One batch at a time is in the workers: submitting the next
+    collects the previous one's answers first, so neither side can block the other on a full
+    pipe.
+    """
+
+    def __init__(self, processes: int) -> None:
+        context = multiprocessing.get_context("fork")
+        self._workers: list[tuple[multiprocessing.Process, Connection]] = []
+        for _ in range(processes):
+            mine, theirs = context.Pipe()
+            worker = context.Process(target=_serve, args=(theirs, os.getpid()), daemon=True)
+            worker.start()
+            theirs.close()
+            self._workers.append((worker, mine))
+        self._pending: _Batch | None = None
+
+    def submit(self, raws: Sequence[bytes], limits: Limits) -> Callable[[], list[ParsedMail]]:
+        self._collect()
+        size = -(-len(raws) // len(self._workers))  # ceiling: contiguous slices keep the order
+        pipes = []
+        for index, (_worker, pipe) in enumerate(self._workers):
+            part = list(raws[index * size : (index + 1) * size])
+            if part:
+                pipe.send((part, limits))
+                pipes.append(pipe)
+        self._pending = batch = _Batch(self, pipes)
+        return batch
+
+    def _collect(self) -> None:
+        """Read the answers of the batch in the workers, if any (kept until asked for)."""
+        batch, self._pending = self._pending, None
+        if batch is not None:
+            batch.answers = [parsed for pipe in batch.pipes for parsed in pipe.recv()]
+
+    def close(self) -> None:
+        """Stop the workers; also on the way out of a failed fetch, so nothing here may raise."""
+        with contextlib.suppress(EOFError, OSError):
+            self._collect()  # a worker blocked sending its answer would never read the stop
+        for _worker, pipe in self._workers:
+            with contextlib.suppress(OSError):
+                pipe.send(None)
+            pipe.close()
+        for worker, _pipe in self._workers:
+            worker.join(timeout=5)
+            if worker.is_alive():
+                worker.kill()
+                worker.join()
+
+    def __enter__(self) -> ParsePool:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _Batch:
+    """A submitted batch; calling it waits for its answers, in order."""
+
+    def __init__(self, pool: ParsePool, pipes: list[Connection]) -> None:
+        self.pool, self.pipes = pool, pipes
+        self.answers: list[ParsedMail] | None = None
+
+    def __call__(self) -> list[ParsedMail]:
+        if self.answers is None:
+            self.pool._collect()
+        assert self.answers is not None
+        return self.answers
+
+
+def _serve(pipe: Connection, parent_pid: int) -> None:
+    """A parse worker: slices in, answers out, until told to stop."""
+    _end_with_parent(parent_pid)
+    while (request := pipe.recv()) is not None:
+        raws, limits = request
+        pipe.send([_parse_for_registration(raw, limits) for raw in raws])
+
+
+def parse_pool(processes: int) -> ParsePool:
     """A pool of parse processes that end with the fetch that started them.
 
     A fetch killed outright (SIGKILL, the OOM killer) would otherwise leave its idle workers
     behind for good, holding the killed command's output pipes open.
     """
-    return ProcessPoolExecutor(
-        max_workers=processes, initializer=_end_with_parent, initargs=(os.getpid(),)
-    )
+    return ParsePool(processes)
 
 
 def _end_with_parent(parent_pid: int) -> None:
@@ -99,7 +185,7 @@ def messages_process(
     mailbox: ReceptionMailbox,
     recorded: Sequence[RecordedMessage],
     *,
-    executor: Executor | None = None,
+    executor: ParsePool | None = None,
     limits: Limits = DEFAULT_LIMITS,
     parsed: Sequence[ParsedMail] | None = None,
 ) -> list[IncomingMessage]:
@@ -114,13 +200,17 @@ def messages_process(
     with transaction.atomic():
         ids = [item.message.pk for item in recorded]
         # Lock the rows: a concurrent re-process of the same message waits, then sees it decided.
-        fresh = {
-            row.pk: row for row in IncomingMessage.objects.select_for_update().filter(pk__in=ids)
-        }
+        # Only what the decision needs is read back; the recorded row objects are updated.
+        fresh = dict(
+            IncomingMessage.objects.select_for_update()
+            .filter(pk__in=ids, outcome=MessageOutcome.PENDING)
+            .values_list("pk", "attempts")
+        )
         pending: list[tuple[IncomingMessage, ParsedMail]] = []
         for item, result in zip(recorded, parsed, strict=True):
-            message = fresh.get(item.message.pk)
-            if message is not None and message.outcome == MessageOutcome.PENDING:
+            message = item.message
+            if message.pk in fresh:
+                message.attempts = fresh.pop(message.pk)
                 pending.append((message, result))
         registrations = documents_register(
             organization=mailbox.organization,

@@ -207,7 +207,8 @@ class Check:
 
 @dataclass(frozen=True, slots=True)
 class ParsedMail:
-    """The result of one e-mail; `outcome` OK means `facts` and `xml` are set."""
+    """The result of one e-mail; `outcome` OK means `facts` is set, and `xml` too unless the
+    files' bytes were left out (a parse worker's answer to the fetch)."""
 
     outcome: Outcome
     reason: str

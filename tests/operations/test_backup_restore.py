@@ -18,6 +18,7 @@ from django.db import connection
 
 from config.storage import private_storage
 from invoices.models import ReceivedDocument
+from invoices.services import document_file
 from reception.fetching import mailbox_fetch
 from reception.models import IncomingMessage
 from tests.factories.dian import build_mail
@@ -52,6 +53,8 @@ def run_storage_verify() -> tuple[int, str]:
 
 def test_storage_verify_names_missing_and_altered_files(fetched_document):
     message = IncomingMessage.objects.get(pk=fetched_document.source_message_id)
+    assert run_storage_verify() == (0, "1 archivos verificados, 0 con problemas\n")
+    document_file(fetched_document, "xml")  # the first download stores the XML and the PDF
     assert run_storage_verify() == (0, "3 archivos verificados, 0 con problemas\n")
 
     raw_path = private_storage.path(message.raw.name)

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from invoices.models import DocumentType, ReceivedDocument
+from invoices.services import document_file
 from reception.exceptions import MailboxBusy
 from reception.fetching import mailbox_fetch
 from reception.models import FetchRun, IncomingMessage, MailboxStatus, MessageOutcome, ServerState
@@ -74,8 +75,8 @@ def test_it_imports_an_invoice_a_credit_note_and_a_debit_note_field_by_field(mai
             Decimal("19.00"),
             Decimal("190000.00"),
         )
-        assert document.xml_file.read() == built.xml
-        assert document.pdf_file.read() == built.pdf
+        assert document_file(document, "xml").read() == built.xml
+        assert document_file(document, "pdf").read() == built.pdf
         message = document.source_message
         assert message.outcome == MessageOutcome.DOCUMENT
         assert message.subject == built.subject

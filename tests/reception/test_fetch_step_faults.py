@@ -72,14 +72,14 @@ def stop_at(
 #: (owner, attribute) of each step; the owner is looked up late, when the test runs.
 IMAP_STEPS = {
     "store": (lambda: fetching, "content_save"),
-    "rows": (lambda: IncomingMessage.objects, "bulk_create"),
+    "rows": (lambda: fetching, "rows_insert"),
     "cursor": (lambda: FolderState, "save"),
     "decide": (lambda: fetching, "messages_process"),
     "move": (lambda: ImapSession, "move"),
 }
 POP3_STEPS = {
     "store": (lambda: fetching, "content_save"),
-    "rows": (lambda: IncomingMessage.objects, "bulk_create"),
+    "rows": (lambda: fetching, "rows_insert"),
     "decide": (lambda: fetching, "messages_process"),
     "backup": (lambda: fetching, "message_backup"),
     "delete": (lambda: Pop3Session, "delete"),
@@ -141,7 +141,7 @@ def test_the_cursor_never_passes_rows_that_were_not_committed(
     raws, _cufes = corpus()
     mailbox = configure_live_mailbox("imap")
     dovecot.deliver_many(mailbox.username, raws)
-    stop_at(monkeypatch, IncomingMessage.objects, "bulk_create", call=2, after=True)
+    stop_at(monkeypatch, fetching, "rows_insert", call=2, after=True)
 
     with pytest.raises(Stopped):
         mailbox_fetch(mailbox, trigger="test")

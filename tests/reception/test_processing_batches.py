@@ -2,8 +2,10 @@
 links are made a batch at a time), duplicates inside one batch, files written once."""
 
 import pytest
+from django.core.files.base import ContentFile
 
 from invoices.models import DocumentType, ReceivedDocument
+from invoices.services import document_file
 from reception.models import IncomingMessage, MessageOutcome
 from reception.processing import RecordedMessage, messages_process
 from tests.factories.dian import build_mail, make_spec
@@ -33,6 +35,7 @@ def _process(mailbox, mails, start: int = 0):
     recorded = []
     for offset, mail in enumerate(mails):
         row = IncomingMessage.objects.create(mailbox=mailbox, server_key=f"k{start + offset}")
+        row.raw.save(f"k{start + offset}.eml", ContentFile(mail.raw))
         recorded.append(RecordedMessage(row, mail.raw))
     return messages_process(mailbox, recorded)
 
@@ -81,8 +84,24 @@ def test_it_registers_a_cufe_once_within_one_batch_and_stores_its_files(
 
     assert [m.outcome for m in decided] == [MessageOutcome.DOCUMENT, MessageOutcome.DUPLICATE]
     document = ReceivedDocument.objects.get()
+    # Registering writes no file: the XML and PDF come out of the stored e-mail on first use.
+    assert not document.xml_file and not document.pdf_file
+    assert sorted(path.suffix for path in private_storage_root.rglob("*.*")) == [".eml", ".eml"]
+    assert document_file(document, "pdf").read() == invoice.pdf
+    document = ReceivedDocument.objects.get()
     assert (private_storage_root / document.xml_file.name).read_bytes() == invoice.xml
     assert (private_storage_root / document.pdf_file.name).read_bytes() == invoice.pdf
     saved = IncomingMessage.objects.get(pk=decided[1].pk)
     assert saved.outcome == MessageOutcome.DUPLICATE and saved.attempts == 1
     assert saved.message_id == "<again@x>" and "FE9" in saved.reason
+
+
+def test_a_document_serves_no_file_from_an_e_mail_that_is_not_its_own(org_a, private_storage_root):
+    mailbox = make_mailbox(org_a)
+    _process(mailbox, [_invoice("FE7", 7)])
+    ReceivedDocument.objects.update(cufe="f" * 96)
+    document = ReceivedDocument.objects.get()
+
+    assert document_file(document, "xml") is None
+    assert document_file(document, "pdf") is None
+    assert not ReceivedDocument.objects.get().xml_file

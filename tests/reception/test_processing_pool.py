@@ -1,7 +1,7 @@
 """The fetch's parse path (reception.processing): in order, on a pool or not, past hostile mail."""
 
 from invoices.dian import DEFAULT_LIMITS, Outcome
-from reception.processing import parse_many, parse_pool
+from reception.processing import parse_many, parse_pool, parse_start
 from tests.factories.dian import build_mail, make_zip
 from tests.invoices.dian.test_hostile import BILLION_LAUGHS, _mail_with_xml, _mail_with_zip
 
@@ -30,3 +30,24 @@ def test_batch_continues_past_hostile_mail() -> None:
         Outcome.OK,
         Outcome.ZIP_UNSAFE,
     ]
+
+
+def test_the_next_batch_may_be_submitted_before_the_previous_answers_are_read() -> None:
+    """The fetch submits batch k+1, then decides batch k: answers stay with their batch."""
+    first = [build_mail("invoice", seed=i).raw for i in range(9)]
+    second = [build_mail("credit_note", seed=20 + i).raw for i in range(11)]
+    with parse_pool(2) as pool:
+        first_answers = parse_start(first, executor=pool, limits=DEFAULT_LIMITS)
+        second_answers = parse_start(second, executor=pool, limits=DEFAULT_LIMITS)
+        assert first_answers() == parse_many(first, executor=None, limits=DEFAULT_LIMITS)
+        assert second_answers() == parse_many(second, executor=None, limits=DEFAULT_LIMITS)
+        unread = parse_start(first, executor=pool, limits=DEFAULT_LIMITS)
+    # Closing with a batch whose answers nobody read still ends the workers.
+    assert unread() and all(not worker.is_alive() for worker, _pipe in pool._workers)
+
+
+def test_workers_answer_without_the_files_bytes() -> None:
+    raws = [build_mail("invoice", seed=i).raw for i in range(8)]
+    with parse_pool(2) as pool:
+        answers = parse_many(raws, executor=pool, limits=DEFAULT_LIMITS)
+    assert all(a.ok and a.facts and a.xml is a.pdf is a.document_xml is None for a in answers)
