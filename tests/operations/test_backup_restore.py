@@ -85,6 +85,7 @@ def test_backup_then_restore_into_a_fresh_database_and_directory(fetched_documen
         "PYTHON": sys.executable,
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    document_file(fetched_document, "xml")  # opened once: its XML and PDF are stored too
     subprocess.run(["deploy/backup.sh", str(backup_dir)], cwd=ROOT, env=env, check=True)
 
     restored_db = f"{connection.settings_dict['NAME']}_restore_{uuid.uuid4().hex[:6]}"
