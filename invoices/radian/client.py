@@ -11,19 +11,17 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
-import ssl
 import uuid
 import zipfile
 from dataclasses import dataclass
-from typing import Any
 
 import requests
 from cryptography.hazmat.primitives.serialization import Encoding
 from lxml import etree
-from requests.adapters import HTTPAdapter
 from signxml import DigestAlgorithm, SignatureMethod, XMLSigner
 from signxml.algorithms import CanonicalizationMethod, SignatureConstructionMethod
 
+from config.tls import trust_our_stores
 from invoices.dian.certificates import SigningIdentity
 from invoices.dian.ubl import untrusted_parser
 
@@ -99,38 +97,6 @@ class DianAnswer:
         }
 
 
-class _TrustingAdapter(HTTPAdapter):
-    """Verifies DIAN against the system CAs plus RECEPTION_CA_BUNDLE (``verify=<file>`` would
-    replace the system CAs instead of adding to them)."""
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
-        super().__init__()
-
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert
-        )
-        pool_kwargs["ssl_context"] = self._context
-        return host_params, pool_kwargs
-
-
-def trusting_session(ca_bundle: str | None) -> requests.Session:
-    """A session that trusts the system store plus `ca_bundle`, and ignores the environment's
-    REQUESTS_CA_BUNDLE and proxies."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_default_certs()
-    if ca_bundle:
-        context.load_verify_locations(cafile=ca_bundle)
-    session = requests.Session()
-    session.trust_env = False
-    session.mount("https://", _TrustingAdapter(context))
-    return session
-
-
 def zip_event(file_name: str, signed_xml: bytes) -> bytes:
     """The ZIP DIAN wants: one file, the signed event."""
     buffer = io.BytesIO()
@@ -154,7 +120,7 @@ class DianClient:
         self.url = url
         self.identity = identity
         self.timeout = timeout
-        self.session = session or trusting_session(ca_bundle)
+        self.session = session or trust_our_stores(requests.Session(), ca_bundle)
 
     def send_event(self, *, file_name: str, signed_xml: bytes) -> DianAnswer:
         """SendEventUpdateStatus: DIAN validates the event and registers it, or says why not."""

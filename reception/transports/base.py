@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
+from config.tls import trusting_context
+
 DEFAULT_AUTHORITY_HOST = "https://login.microsoftonline.com"
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -303,16 +305,6 @@ class StagedTLS:
         self.info.certificate_issuer = _name(certificate.get("issuer", ()))
         self.info.certificate_expires = str(certificate.get("notAfter", ""))
         return wrapped
-
-
-def trusting_context(ca_bundle: str | None) -> ssl.SSLContext:
-    """System CAs plus the optional bundle; hostname and certificate checks stay on."""
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_default_certs()
-    if ca_bundle:
-        context.load_verify_locations(cafile=ca_bundle)
-    return context
 
 
 @functools.lru_cache(maxsize=8)

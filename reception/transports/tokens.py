@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import ssl
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 import msal
 import requests
 from msal.exceptions import MsalServiceError
-from requests.adapters import HTTPAdapter
 
+from config.tls import trust_our_stores
 from reception.transports.base import (
     DEFAULT_AUTHORITY_HOST,
     AccessToken,
@@ -30,7 +29,6 @@ from reception.transports.base import (
     TokenClaims,
     TransportError,
     scrub,
-    trusting_context,
 )
 
 OUTLOOK_SCOPE = "https://outlook.office365.com/.default"
@@ -127,26 +125,6 @@ def _request_error(
     return TransportError(ErrorKind.NETWORK, Stage.TOKEN, detail)
 
 
-class _TrustingAdapter(HTTPAdapter):
-    """Verifies the authority against the system CAs plus RECEPTION_CA_BUNDLE.
-
-    ``verify=<file>`` would replace the system CAs instead of adding to them.
-    """
-
-    def __init__(self, context: ssl.SSLContext) -> None:
-        self._context = context
-        super().__init__()
-
-    def build_connection_pool_key_attributes(
-        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
-            request, verify, cert
-        )
-        pool_kwargs["ssl_context"] = self._context
-        return host_params, pool_kwargs
-
-
 class _AuthoritySession(requests.Session):
     """The HTTP client handed to msal, which passes no timeout to a caller's client."""
 
@@ -154,8 +132,7 @@ class _AuthoritySession(requests.Session):
         super().__init__()
         self.timeout = timeout
         # These machines export REQUESTS_CA_BUNDLE, which must not replace our trust settings.
-        self.trust_env = False
-        self.mount("https://", _TrustingAdapter(trusting_context(ca_bundle)))
+        trust_our_stores(self, ca_bundle)
 
     def request(self, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         kwargs.setdefault("timeout", self.timeout)
