@@ -17,6 +17,14 @@ _GLOBAL_IS_NOT_PRIVATE = (
 _MODEL_NAMES_IGNORE_CASE = "apps.get_model() looks model names up without case"
 _PK_LOOKUP = 'for field "pk" the general f"{field}__in" is "pk__in" too'
 _ANONYMOUS_FILE = "TemporaryFile has no name on POSIX: its suffix is never seen"
+_FACTS_ONLY_WHEN_OK = "the parser sets facts only on an OK result, so `ok` alone decides"
+_TOGETHER = "both lists are appended to together, one entry each: their lengths never differ"
+_SAME_BYTES = "the file's name is its bytes' hash: writing it again writes the same bytes there"
+_RAWS_BESIDE_ROWS = "rows and raws are appended to together: their lengths never differ"
+_CANDIDATES_REFILTERED = (
+    "the candidates are matched again in Python by CUFE, or by number and type; the query "
+    "only narrows them"
+)
 
 EQUIVALENT: dict[str, str] = {
     # nit
@@ -92,4 +100,63 @@ EQUIVALENT: dict[str, str] = {
     "invoices.exports.x_xlsx_file__mutmut_18": _ANONYMOUS_FILE,
     "invoices.exports.x_xlsx_file__mutmut_19": _ANONYMOUS_FILE,
     "invoices.exports.x_xlsx_file__mutmut_20": _ANONYMOUS_FILE,
+    # registration
+    "invoices.services.x__decide__mutmut_2": _FACTS_ONLY_WHEN_OK,
+    "invoices.services.x_documents_register__mutmut_3": _FACTS_ONLY_WHEN_OK,
+    "invoices.services.x_documents_register__mutmut_13": (
+        "the organization's CUFEs are only looked up by this batch's CUFEs: loading all of "
+        "them answers the same"
+    ),
+    "invoices.services.x_documents_register__mutmut_52": _TOGETHER,
+    "invoices.services.x_documents_register__mutmut_55": _TOGETHER,
+    "invoices.services.x_documents_register__mutmut_56": _TOGETHER,
+    "invoices.services.x__document__mutmut_74": (
+        "a document without a buyer NIT is rejected before it is built"
+    ),
+    "invoices.services.x__document__mutmut_85": (
+        "a sum of Decimals started at 0 is the same Decimal; with no taxes 0 is stored as 0.00"
+    ),
+    "invoices.services.x__link_notes__mutmut_26": _CANDIDATES_REFILTERED,
+    "invoices.services.x__link_notes__mutmut_27": _CANDIDATES_REFILTERED,
+    # fetching
+    "reception.fetching.xǁ_Fetchǁrun__mutmut_1": (
+        "the POP3 branch replaces the list before it is read, and an IMAP run leaves it "
+        "false either way"
+    ),
+    "reception.fetching.xǁ_Fetchǁrun__mutmut_12": (
+        "the deletions are counted here only, once per run, from 0: = is +="
+    ),
+    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_26": (
+        "an oversized message's hash is never read: it is left out of the renumbering match "
+        "and its row keeps no hash"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_36": (
+        "parsing in this process instead of the pool gives the same result; only where it "
+        "runs differs"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_43": _SAME_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_46": _SAME_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_51": _SAME_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_47": (
+        "nothing reads or removes stored mail by its folder: each row names its own file, "
+        "and the same bytes are the same file either way"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_67": (
+        "the folder state is the fetch's own under its lock: saving every field writes back "
+        "the values it already has"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_78": _RAWS_BESIDE_ROWS,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_81": _RAWS_BESIDE_ROWS,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_82": _RAWS_BESIDE_ROWS,
+    "reception.fetching.xǁ_Fetchǁ_pop3__mutmut_10": (
+        "a query per key instead of per chunk of keys finds the same rows"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_back_up__mutmut_5": (
+        "every listed row has been decided before the backup (leftovers first, then each new "
+        "batch): no pending row is there to exclude"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_delete__mutmut_1": (
+        "refreshing every field reads the same status and confirmation; nothing after it "
+        "reads another field of the mailbox that a fetch could see changed"
+    ),
 }
