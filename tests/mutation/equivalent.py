@@ -15,6 +15,7 @@ _GLOBAL_IS_NOT_PRIVATE = (
     "address, so these tests after `is_global and` never decide alone"
 )
 _MODEL_NAMES_IGNORE_CASE = "apps.get_model() looks model names up without case"
+_FIRST_PIECE = "the text before the first dash is the same however many times it is split"
 _PK_LOOKUP = 'for field "pk" the general f"{field}__in" is "pk__in" too'
 _ANONYMOUS_FILE = "TemporaryFile has no name on POSIX: its suffix is never seen"
 _FACTS_ONLY_WHEN_OK = "the parser sets facts only on an OK result, so `ok` alone decides"
@@ -30,6 +31,8 @@ EQUIVALENT: dict[str, str] = {
     # nit
     "organizations.nit.x_nit_check_digit__mutmut_11": "zip(strict=None) is zip(strict=False)",
     "organizations.nit.x_nit_check_digit__mutmut_14": "zip() without strict is strict=False",
+    "organizations.nit.x_normalize_nit__mutmut_9": _FIRST_PIECE,
+    "organizations.nit.x_normalize_nit__mutmut_12": _FIRST_PIECE,
     "organizations.nit.x_split_nit__mutmut_4": (
         'an empty value fails the pattern whether it is matched as "" or as "XXXX"'
     ),
