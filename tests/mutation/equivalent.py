@@ -15,6 +15,10 @@ _GLOBAL_IS_NOT_PRIVATE = (
     "address, so these tests after `is_global and` never decide alone"
 )
 _MODEL_NAMES_IGNORE_CASE = "apps.get_model() looks model names up without case"
+_NO_VALUE_WHEN_IN_ERROR = (
+    "a field with an error has no value in cleaned_data (add_error removes it), so `not host` "
+    "or `not port` has already stopped there"
+)
 _FIRST_PIECE = "the text before the first dash is the same however many times it is split"
 _PK_LOOKUP = 'for field "pk" the general f"{field}__in" is "pk__in" too'
 _ANONYMOUS_FILE = "TemporaryFile has no name on POSIX: its suffix is never seen"
@@ -62,6 +66,26 @@ EQUIVALENT: dict[str, str] = {
     "reception.forms.xǁMailboxConfigurationFormǁ_require_plain_login__mutmut_6": (
         'a missing user read as "XXXX" instead of "": neither has a character to refuse'
     ),
+    "reception.forms.x__as_guid__mutmut_6": 'no value read as "XXXX" instead of "": no GUID either',
+    "reception.forms.xǁMailboxConfigurationFormǁ__init____mutmut_6": (
+        "a new mailbox has no server type yet: its stored type reads as empty either way"
+    ),
+    "reception.forms.xǁMailboxConfigurationFormǁ__init____mutmut_10": (
+        "a new mailbox has no current secret and no stored password, the only things its "
+        "changed connection fields are weighed against"
+    ),
+    "reception.forms.xǁMailboxConfigurationFormǁ_clean_destination__mutmut_8": (
+        _NO_VALUE_WHEN_IN_ERROR
+    ),
+    "reception.forms.xǁMailboxConfigurationFormǁ_clean_destination__mutmut_9": (
+        _NO_VALUE_WHEN_IN_ERROR
+    ),
+    **{
+        f"reception.forms.xǁMailboxConfigurationFormǁ_clean_destination__mutmut_{n}": (
+            _NO_VALUE_WHEN_IN_ERROR
+        )
+        for n in range(13, 19)
+    },
     "reception.forms.xǁSecretRotationFormǁclean__mutmut_7": (
         "may_keep_current=None is as false as False: a rotation always wants a secret"
     ),
