@@ -174,11 +174,6 @@ def _numbered_alike(dovecot, *mailboxes) -> None:
         dovecot.reset_user(mailbox.username, uidvalidity=1_700_000_000)
 
 
-def _oversized(settings, seed: int) -> bytes:
-    settings.RECEPTION_MAX_MESSAGE_BYTES = 2**20
-    return build_mail(seed=seed, number=f"FE{seed}", pdf_size=2**20).raw
-
-
 def _other_organizations_mailbox(organization, dovecot, fake_entra):
     """Organization B's POP3 mailbox on the same server, configured as the guide says."""
     address = "recepcion@pacifico.test"
@@ -214,7 +209,9 @@ def test_mailboxes_whose_servers_number_mail_alike_keep_their_ledgers_apart(
     mail.outbox.clear()
     backup_confirm_manually(ours, actor=sofia)
     ours.refresh_from_db()
-    large, small = _oversized(settings, 1), build_mail(seed=2, number="FE2")
+    settings.RECEPTION_MAX_MESSAGE_BYTES = 2**20
+    large = build_mail(seed=1, number="FE1", pdf_size=2**20).raw
+    small = build_mail(seed=2, number="FE2")
     dovecot.deliver_many(ours.username, [large, small.raw])
 
     summary = mailbox_fetch(ours, trigger="test")
