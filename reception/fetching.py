@@ -66,6 +66,10 @@ FOLDER_BY_OUTCOME = {
     MessageOutcome.ERROR: FOLDER_ERRORS,
 }
 
+#: A POP3 listing is matched against the ledger this many keys per query: a mailbox kept while
+#: Por Activar may list tens of thousands, more than a database takes in one statement.
+KEYS_PER_QUERY = 1000
+
 
 @dataclass
 class FetchSummary:
@@ -438,9 +442,9 @@ class _Fetch:
         listing = {f"pop3:{message.uid}": message for message in session.messages()}
         known: dict[str, IncomingMessage] = {}
         keys = list(listing)
-        for start in range(0, len(keys), 1000):
+        for start in range(0, len(keys), KEYS_PER_QUERY):
             for row in IncomingMessage.objects.filter(
-                mailbox=self.mailbox, server_key__in=keys[start : start + 1000]
+                mailbox=self.mailbox, server_key__in=keys[start : start + KEYS_PER_QUERY]
             ):
                 known[row.server_key] = row
         self._decide_leftovers(known.values())

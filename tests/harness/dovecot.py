@@ -323,11 +323,20 @@ class Dovecot:
             self._make_maildir(user, user.maildir)
         return user
 
-    def reset_user(self, address: str) -> None:
-        """Empty the mailbox (all folders, Dovecot's indexes); the login stays as it was."""
+    def reset_user(self, address: str, *, uidvalidity: int | None = None) -> None:
+        """Empty the mailbox (all folders, Dovecot's indexes); the login stays as it was.
+
+        With `uidvalidity`, INBOX is numbered from that UIDVALIDITY, as on a server that numbers
+        every mailbox alike: two users given the same one have the same UIDs and POP3 UIDLs.
+        """
         user = self._user(address)
         shutil.rmtree(user.home, ignore_errors=True)
         self._make_maildir(user, user.maildir)
+        if uidvalidity is not None:
+            # Dovecot takes the folder's UIDVALIDITY from its uidlist's header when there is one.
+            uidlist = user.maildir / "dovecot-uidlist"
+            uidlist.write_text(f"3 V{uidvalidity} N1 G{secrets.token_hex(16)}\n")
+            os.chown(uidlist, MAIL_UID, MAIL_GID)
 
     def reset(self) -> None:
         """Remove every user and its mail: the state a new test starts from."""

@@ -15,13 +15,28 @@ _GLOBAL_IS_NOT_PRIVATE = (
     "address, so these tests after `is_global and` never decide alone"
 )
 _MODEL_NAMES_IGNORE_CASE = "apps.get_model() looks model names up without case"
+_NO_VALUE_WHEN_IN_ERROR = (
+    "a field with an error has no value in cleaned_data (add_error removes it), so `not host` "
+    "or `not port` has already stopped there"
+)
+_FIRST_PIECE = "the text before the first dash is the same however many times it is split"
 _PK_LOOKUP = 'for field "pk" the general f"{field}__in" is "pk__in" too'
 _ANONYMOUS_FILE = "TemporaryFile has no name on POSIX: its suffix is never seen"
+_FACTS_ONLY_WHEN_OK = "the parser sets facts only on an OK result, so `ok` alone decides"
+_TOGETHER = "both lists are appended to together, one entry each: their lengths never differ"
+_SAME_BYTES = "the file's name is its bytes' hash: writing it again writes the same bytes there"
+_RAWS_BESIDE_ROWS = "rows and raws are appended to together: their lengths never differ"
+_CANDIDATES_REFILTERED = (
+    "the candidates are matched again in Python by CUFE, or by number and type; the query "
+    "only narrows them"
+)
 
 EQUIVALENT: dict[str, str] = {
     # nit
     "organizations.nit.x_nit_check_digit__mutmut_11": "zip(strict=None) is zip(strict=False)",
     "organizations.nit.x_nit_check_digit__mutmut_14": "zip() without strict is strict=False",
+    "organizations.nit.x_normalize_nit__mutmut_9": _FIRST_PIECE,
+    "organizations.nit.x_normalize_nit__mutmut_12": _FIRST_PIECE,
     "organizations.nit.x_split_nit__mutmut_4": (
         'an empty value fails the pattern whether it is matched as "" or as "XXXX"'
     ),
@@ -51,6 +66,26 @@ EQUIVALENT: dict[str, str] = {
     "reception.forms.xǁMailboxConfigurationFormǁ_require_plain_login__mutmut_6": (
         'a missing user read as "XXXX" instead of "": neither has a character to refuse'
     ),
+    "reception.forms.x__as_guid__mutmut_6": 'no value read as "XXXX" instead of "": no GUID either',
+    "reception.forms.xǁMailboxConfigurationFormǁ__init____mutmut_6": (
+        "a new mailbox has no server type yet: its stored type reads as empty either way"
+    ),
+    "reception.forms.xǁMailboxConfigurationFormǁ__init____mutmut_10": (
+        "a new mailbox has no current secret and no stored password, the only things its "
+        "changed connection fields are weighed against"
+    ),
+    "reception.forms.xǁMailboxConfigurationFormǁ_clean_destination__mutmut_8": (
+        _NO_VALUE_WHEN_IN_ERROR
+    ),
+    "reception.forms.xǁMailboxConfigurationFormǁ_clean_destination__mutmut_9": (
+        _NO_VALUE_WHEN_IN_ERROR
+    ),
+    **{
+        f"reception.forms.xǁMailboxConfigurationFormǁ_clean_destination__mutmut_{n}": (
+            _NO_VALUE_WHEN_IN_ERROR
+        )
+        for n in range(13, 19)
+    },
     "reception.forms.xǁSecretRotationFormǁclean__mutmut_7": (
         "may_keep_current=None is as false as False: a rotation always wants a secret"
     ),
@@ -92,4 +127,63 @@ EQUIVALENT: dict[str, str] = {
     "invoices.exports.x_xlsx_file__mutmut_18": _ANONYMOUS_FILE,
     "invoices.exports.x_xlsx_file__mutmut_19": _ANONYMOUS_FILE,
     "invoices.exports.x_xlsx_file__mutmut_20": _ANONYMOUS_FILE,
+    # registration
+    "invoices.services.x__decide__mutmut_2": _FACTS_ONLY_WHEN_OK,
+    "invoices.services.x_documents_register__mutmut_3": _FACTS_ONLY_WHEN_OK,
+    "invoices.services.x_documents_register__mutmut_13": (
+        "the organization's CUFEs are only looked up by this batch's CUFEs: loading all of "
+        "them answers the same"
+    ),
+    "invoices.services.x_documents_register__mutmut_52": _TOGETHER,
+    "invoices.services.x_documents_register__mutmut_55": _TOGETHER,
+    "invoices.services.x_documents_register__mutmut_56": _TOGETHER,
+    "invoices.services.x__document__mutmut_74": (
+        "a document without a buyer NIT is rejected before it is built"
+    ),
+    "invoices.services.x__document__mutmut_85": (
+        "a sum of Decimals started at 0 is the same Decimal; with no taxes 0 is stored as 0.00"
+    ),
+    "invoices.services.x__link_notes__mutmut_26": _CANDIDATES_REFILTERED,
+    "invoices.services.x__link_notes__mutmut_27": _CANDIDATES_REFILTERED,
+    # fetching
+    "reception.fetching.xǁ_Fetchǁrun__mutmut_1": (
+        "the POP3 branch replaces the list before it is read, and an IMAP run leaves it "
+        "false either way"
+    ),
+    "reception.fetching.xǁ_Fetchǁrun__mutmut_12": (
+        "the deletions are counted here only, once per run, from 0: = is +="
+    ),
+    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_26": (
+        "an oversized message's hash is never read: it is left out of the renumbering match "
+        "and its row keeps no hash"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_36": (
+        "parsing in this process instead of the pool gives the same result; only where it "
+        "runs differs"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_43": _SAME_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_46": _SAME_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_51": _SAME_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_47": (
+        "nothing reads or removes stored mail by its folder: each row names its own file, "
+        "and the same bytes are the same file either way"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_67": (
+        "the folder state is the fetch's own under its lock: saving every field writes back "
+        "the values it already has"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_78": _RAWS_BESIDE_ROWS,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_81": _RAWS_BESIDE_ROWS,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_82": _RAWS_BESIDE_ROWS,
+    "reception.fetching.xǁ_Fetchǁ_pop3__mutmut_10": (
+        "a query per key instead of per chunk of keys finds the same rows"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_back_up__mutmut_5": (
+        "every listed row has been decided before the backup (leftovers first, then each new "
+        "batch): no pending row is there to exclude"
+    ),
+    "reception.fetching.xǁ_Fetchǁ_delete__mutmut_1": (
+        "refreshing every field reads the same status and confirmation; nothing after it "
+        "reads another field of the mailbox that a fetch could see changed"
+    ),
 }

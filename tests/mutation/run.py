@@ -1,6 +1,6 @@
 """Mutation testing of the risky modules, one module at a time with the tests meant to catch it.
 
-    python -m tests.mutation.run [name ...]      # the default rows, or the named ones
+    python -m tests.mutation.run [name ...]      # every row, or the named ones
     python -m tests.mutation.run --list          # the table
 
 A module is judged by its own tests, not by whatever else in the suite happens to execute it:
@@ -38,8 +38,6 @@ class Module:
     path: str
     tests: tuple[str, ...]
     functions: tuple[str, ...] = ()
-    #: False: run only when named (not yet measured within the time budget).
-    default: bool = True
 
 
 MODULES: tuple[Module, ...] = (
@@ -99,10 +97,14 @@ MODULES: tuple[Module, ...] = (
     Module(
         "fetching",
         "reception/fetching.py",
-        ("tests/reception/test_fetch_step_faults.py", "tests/reception/test_fetch_pop3.py"),
+        (
+            "tests/reception/test_fetch_step_faults.py",
+            "tests/reception/test_fetch_pop3.py",
+            "tests/reception/test_fetch_imap.py",
+        ),
         # The ledger's safety rules: what is recorded before the cursor moves, what POP3 deletes.
-        default=False,
         functions=(
+            "_Fetchǁrun__*",
             "_Fetchǁ_imap_start__*",
             "_Fetchǁ_record__*",
             "_Fetchǁ_pop3__*",
@@ -116,11 +118,11 @@ MODULES: tuple[Module, ...] = (
         "invoices/services.py",
         ("tests/invoices/test_documents_register.py", "tests/reception/test_processing_batches.py"),
         # Registration: a parsed e-mail becomes a document of the organization, or why not.
-        default=False,
         functions=(
             "documents_register__*",
             "_decide__*",
             "_document__*",
+            "_bogota_time__*",
             "_taxes__*",
             "_link_notes__*",
         ),
@@ -195,13 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.list:
         for module in MODULES:
-            when = "" if module.default else " (only when named)"
-            print(f"{module.name:13} {module.path:40} {' '.join(module.tests)}{when}")
+            print(f"{module.name:13} {module.path:40} {' '.join(module.tests)}")
         return 0
     unknown = set(args.names) - {m.name for m in MODULES}
     if unknown:
         parser.error(f"unknown module(s): {', '.join(sorted(unknown))}")
-    chosen = [m for m in MODULES if m.name in args.names or (not args.names and m.default)]
+    chosen = [m for m in MODULES if m.name in args.names or not args.names]
 
     rows: list[tuple[Module, dict[str, str], float]] = []
     started = time.monotonic()

@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from organizations.nit import nit_check_digit, normalize_nit, split_nit, written_nit_check_digit
+from organizations.nit import (
+    format_nit,
+    nit_check_digit,
+    normalize_nit,
+    search_nit,
+    split_nit,
+    written_nit_check_digit,
+)
 
 
 @pytest.mark.parametrize(
@@ -85,3 +92,45 @@ def test_invalid_nit_raises(bad: str) -> None:
 )
 def test_normalize_nit(raw: str, expected: str) -> None:
     assert normalize_nit(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("digits", "digit", "written"),
+    [
+        ("900123456", 8, "900.123.456-8"),
+        ("42081594", 2, "42.081.594-2"),
+        ("1004994836", 0, "1.004.994.836-0"),
+        ("830", 1, "830-1"),
+    ],
+)
+def test_format_writes_it_as_colombians_do(digits: str, digit: int, written: str) -> None:
+    assert format_nit(digits, digit) == written
+
+
+@given(st.from_regex(r"[1-9][0-9]{2,12}", fullmatch=True), st.integers(0, 9))
+def test_a_formatted_nit_reads_back_as_itself(digits: str, digit: int) -> None:
+    assert split_nit(format_nit(digits, digit)) == (digits, digit)
+
+
+@pytest.mark.parametrize(
+    ("term", "nit"),
+    [
+        ("900123456", "900123456"),
+        ("900123456-8", "900123456"),
+        ("900.123.456-8", "900123456"),
+        ("900.123.456", "900123456"),
+        ("12345", "12345"),
+        ("1.234", "1234"),
+        # A short number is a document's, a name is a name: searched as such.
+        ("1234", None),
+        ("FE1001", None),
+        ("Andina", None),
+        ("900123456-", None),
+        ("900.12.456", None),
+        ("900123456 8", None),
+    ],
+)
+def test_search_reads_a_term_as_a_nit_only_when_it_looks_like_one(
+    term: str, nit: str | None
+) -> None:
+    assert search_nit(term) == nit

@@ -9,6 +9,7 @@ from django.contrib.admin.widgets import AdminDateWidget
 from django.utils import timezone, translation
 
 from reception.forms import (
+    RETYPE_HINT,
     MailboxConfigurationForm,
     PastedField,
     SecretInput,
@@ -27,6 +28,7 @@ from tests.reception.mailbox_data import (
     INVALID_CASES,
     NEW_SECRET,
     OBJECT,
+    OTHER_GUID,
     PASSWORD,
     SECRET,
     TENANT,
@@ -440,3 +442,177 @@ def test_a_server_type_without_a_protocol_stops_before_the_type_s_rules(db):
 
 def test_it_suggests_no_server_it_does_not_know_as_an_empty_name():
     assert suggested_server("other", "imap", "ssl") == ("", 993)
+
+
+def test_editing_a_mailbox_shows_its_identifiers_confirmed_and_its_secrets_notice(org_a):
+    """Opening a configured mailbox, the admin sees the confirmations already matching and the
+    current secret's expiry and notification address: only what changes is typed."""
+    mailbox = make_mailbox(
+        org_a,
+        tenant_id=uuid.UUID(TENANT),
+        client_id=uuid.UUID(CLIENT),
+        expires_on=datetime.date(2027, 2, 24),
+        notification_email="avisos@andina.test",
+    )
+
+    form = MailboxConfigurationForm(instance=mailbox)
+
+    assert form["tenant_id_confirm"].value() == uuid.UUID(TENANT)
+    assert form["client_id_confirm"].value() == uuid.UUID(CLIENT)
+    assert form["secret_expires_on"].value() == datetime.date(2027, 2, 24)
+    assert form["notification_email"].value() == "avisos@andina.test"
+
+
+def test_a_new_mailbox_starts_with_nothing_to_confirm(org_a):
+    form = MailboxConfigurationForm(instance=ReceptionMailbox(organization=org_a))
+
+    for name in ("tenant_id_confirm", "client_id_confirm", "secret_expires_on"):
+        assert form[name].value() is None, name
+    assert "Ya hay" not in str(form.fields["secret"].help_text)
+    assert "Hay una contraseña" not in str(form.fields["password"].help_text)
+
+
+def test_a_configured_secret_says_when_it_must_be_typed_again(org_a):
+    mailbox = make_mailbox(org_a, secret=SECRET, expires_on=datetime.date(2027, 2, 24))
+    state = secret_state(mailbox.current_secret)
+
+    help_text = str(MailboxConfigurationForm(instance=mailbox).fields["secret"].help_text)
+
+    assert help_text == (
+        f"Ya hay un secreto configurado ({state}). Déjalo en blanco para conservarlo mientras "
+        "no cambies los datos de conexión (tipo de servidor, protocolo, servidor, puerto, "
+        "seguridad, usuario, Id. Tenant, Id. Aplicación); si cambias alguno, escríbelo de "
+        "nuevo. Para reemplazarlo, escribe el «Valor» de un secreto nuevo."
+    )
+
+
+def test_a_saved_password_says_when_it_must_be_typed_again(org_a, org_b):
+    basic_mailbox = make_mailbox(
+        org_a, server_type="outlook_basic", username=USERNAME, password=PASSWORD, secret=""
+    )
+    modern_mailbox = make_mailbox(org_b, secret=SECRET)
+
+    help_text = str(MailboxConfigurationForm(instance=basic_mailbox).fields["password"].help_text)
+    without = str(MailboxConfigurationForm(instance=modern_mailbox).fields["password"].help_text)
+
+    assert help_text == (
+        "Hay una contraseña guardada. Déjala en blanco para conservarla mientras no cambies los "
+        "datos de conexión (tipo de servidor, protocolo, servidor, puerto, seguridad, usuario); "
+        "si cambias alguno, escríbela de nuevo. Para reemplazarla, escribe una nueva."
+    )
+    assert "Hay una contraseña" not in without
+
+
+MISMATCH = "«Confirmar Secreto» no coincide con «Secreto»."
+
+
+def test_a_confirmation_typed_without_a_new_secret_is_a_mismatch(org_a):
+    """Keeping the current secret means leaving both blank: a lone confirmation was meant for
+    a new secret whose «Valor» is missing."""
+    mailbox = make_mailbox(
+        org_a, username=USERNAME, tenant_id=uuid.UUID(TENANT), client_id=uuid.UUID(CLIENT)
+    )
+
+    form = form_for(modern(secret="", secret_confirm=NEW_SECRET), instance=mailbox)
+
+    assert not form.is_valid()
+    assert form.errors == {"secret_confirm": [MISMATCH]}
+
+
+def test_a_secret_typed_differently_twice_is_a_mismatch(db):
+    form = form_for(modern(secret=SECRET, secret_confirm=NEW_SECRET))
+
+    assert not form.is_valid()
+    assert form.errors == {"secret_confirm": [MISMATCH]}
+
+
+def test_a_secret_id_pasted_as_the_secret_is_explained(db):
+    form = form_for(modern(secret=OTHER_GUID))
+
+    assert not form.is_valid()
+    assert form.errors["secret"] == [
+        "Este valor tiene forma de GUID: es el «Id. de secreto», no el secreto. Copia la columna "
+        "«Valor» del secreto de cliente en Entra ID."
+    ]
+
+
+def test_after_an_error_each_secret_typed_says_to_type_it_again(db):
+    """The page comes back without the secrets typed (never rendered back): next to each one
+    typed, and only those, the form says why it is empty."""
+    values = modern(tenant_id="no-es-un-guid", tenant_id_confirm="no-es-un-guid")
+    form = MailboxConfigurationForm(typed_twice(values))
+    help_before = str(secret_value_field().help_text)
+
+    assert not form.is_valid()
+
+    hint = f'<span class="retype-hint">{RETYPE_HINT}</span> '
+    assert str(form["secret"].help_text) == hint + help_before
+    assert str(form.fields["secret"].help_text) == hint + help_before
+    assert "retype-hint" in str(form["secret_confirm"].help_text)
+    assert "retype-hint" not in str(form["password"].help_text)  # nothing typed there
+    assert "retype-hint" not in str(form["tenant_id"].help_text)  # shown back as typed
+
+
+def test_a_valid_or_untouched_form_has_nothing_to_retype(db):
+    valid = form_for(modern())
+    assert valid.is_valid(), valid.errors
+    for form in (valid, MailboxConfigurationForm()):
+        assert "retype-hint" not in str(form["secret"].help_text)
+
+
+def test_an_expiry_date_today_is_refused_with_today_s_date(db):
+    with time_machine.travel(datetime.datetime(2026, 3, 10, 15, 0, tzinfo=datetime.UTC)):
+        form = form_for(modern(secret_expires_on="2026-03-10"))
+        assert not form.is_valid()
+    assert form.errors["secret_expires_on"] == [
+        "La Fecha Expiración debe ser posterior a hoy (10/03/2026)."
+    ]
+
+
+def test_an_expiry_date_wants_someone_to_notify(db):
+    form = form_for(modern(notification_email=""))
+
+    assert not form.is_valid()
+    assert form.errors["notification_email"] == [
+        "Con una Fecha Expiración indica el Correo Notificación para avisarte."
+    ]
+
+
+def test_a_backup_email_with_spaces_is_named(db):
+    form = form_for(modern(protocol="pop3", port=995, backup_email="respaldo @andina.test"))
+
+    assert not form.is_valid()
+    assert form.errors["backup_email"][0].startswith(
+        "«Correo de respaldo» tiene espacios dentro del valor."
+    )
+
+
+def test_a_backup_that_is_no_address_is_refused_once(db):
+    values = basic(
+        server_type="other", protocol="pop3", host="mail.andina.test", port=995, username="buzon"
+    )
+    form = form_for(values | {"backup_email": "buzon"})
+
+    assert not form.is_valid()
+    assert form.errors["backup_email"] == [
+        "«Correo de respaldo» debe ser un correo electrónico válido."
+    ]
+
+
+def test_a_host_with_spaces_gets_one_message_not_two(db):
+    form = form_for(modern(host="outlook. office365.com"))
+
+    assert not form.is_valid()
+    assert len(form.errors["host"]) == 1
+    assert "tiene espacios" in form.errors["host"][0]
+
+
+def test_a_user_with_characters_powershell_would_run_is_refused_with_each_shown(db):
+    form = form_for(basic(username='recepcion"$(x)@andina.test\x07'))
+
+    assert not form.is_valid()
+    assert form.errors["username"] == [
+        "«Usuario» no admite comillas, $, `, paréntesis, llaves, ;, |, &, <, >, espacios ni "
+        'caracteres de control (tiene «"», «$», «(», «)», un carácter de control). Escribe '
+        "solo el usuario del buzón, por ejemplo recepcion@tuempresa.com."
+    ]

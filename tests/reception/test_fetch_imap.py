@@ -11,7 +11,14 @@ from invoices.models import DocumentType, ReceivedDocument
 from invoices.services import document_file
 from reception.exceptions import MailboxBusy
 from reception.fetching import mailbox_fetch
-from reception.models import FetchRun, IncomingMessage, MailboxStatus, MessageOutcome, ServerState
+from reception.models import (
+    FetchRun,
+    FolderState,
+    IncomingMessage,
+    MailboxStatus,
+    MessageOutcome,
+    ServerState,
+)
 from reception.transports.imap import FOLDER_ERRORS, FOLDER_NOT_ELECTRONIC, FOLDER_PROCESSED
 from tests.factories.dian import Attachment, build_mail, make_email, make_spec
 
@@ -201,15 +208,13 @@ def test_a_changed_uidvalidity_neither_reimports_nor_loses_mail(mailbox, dovecot
     dovecot.deliver(mailbox.username, built[0].raw)
     mailbox_fetch(mailbox, trigger="test")
     # The server renumbers INBOX (e.g. a restore from backup puts the old mail back).
-    user = dovecot.users[mailbox.username]
-    (processed,) = user.maildir.glob(".*Procesados")
-    for path in (processed / "cur").glob("*"):
-        shutil.move(path, user.maildir / "cur" / path.name)
-    (user.maildir / "dovecot-uidlist").unlink()
-    dovecot.deliver(mailbox.username, built[1].raw)
+    before = FolderState.objects.get(mailbox=mailbox).uidvalidity
+    dovecot.reset_user(mailbox.username, uidvalidity=before + 1)
+    dovecot.deliver_many(mailbox.username, [built[0].raw, built[1].raw])
 
     summary = mailbox_fetch(mailbox, trigger="test")
 
+    assert FolderState.objects.get(mailbox=mailbox).uidvalidity == before + 1
     assert summary.documents == 1
     assert IncomingMessage.objects.count() == 2
     assert ReceivedDocument.objects.count() == 2

@@ -11,7 +11,8 @@ document registered once, and over POP3 nothing deleted that was not recorded an
 from __future__ import annotations
 
 import email
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -201,14 +202,62 @@ def test_pop3_run_stopped_at_any_step_never_deletes_what_was_not_kept(
     assert_exactly_once(mailbox, raws, cufes, context)
     assert dovecot.message_count(mailbox.username, "INBOX") == 0, context
     assert backed_up_ids() == all_ids, context
+    assert set(IncomingMessage.objects.values_list("server_state", flat=True)) == {
+        ServerState.DELETED
+    }, context
+
+
+def test_pop3_run_stopped_after_its_quit_is_told_by_the_next_what_the_server_deleted(
+    active_pop3, dovecot, small_batches, monkeypatch
+):
+    """QUIT deleted the mail, and the run died before writing so: the ledger says backed up,
+    and the next run, finding the mail gone, records it deleted without a second backup."""
+    raws, cufes = corpus()
+    dovecot.deliver_many(active_pop3.username, raws)
+    opened = fetching.open_mailbox
+
+    @contextmanager
+    def dying_after_quit(*args: Any, **kwargs: Any) -> Iterator[Any]:
+        with opened(*args, **kwargs) as session:
+            yield session
+        raise Stopped("after QUIT")
+
+    monkeypatch.setattr(fetching, "open_mailbox", dying_after_quit)
+    with pytest.raises(Stopped):
+        mailbox_fetch(active_pop3, trigger="test")
+    monkeypatch.undo()
+    rows = IncomingMessage.objects.filter(mailbox=active_pop3)
+    assert dovecot.message_count(active_pop3.username, "INBOX") == 0
+    assert set(rows.values_list("server_state", flat=True)) == {ServerState.BACKED_UP}
+    sent = len(mail.outbox)
+
+    summary = mailbox_fetch(active_pop3, trigger="test")
+
+    assert (summary.seen, summary.backed_up, summary.deleted) == (0, 0, 0)
+    assert len(mail.outbox) == sent
+    assert set(rows.values_list("server_state", flat=True)) == {ServerState.DELETED}
+    assert_exactly_once(active_pop3, raws, cufes, "after QUIT")
+
+
+def test_a_run_of_several_batches_counts_every_message_it_saw(
+    configure_live_mailbox, dovecot, small_batches
+):
+    raws, _cufes = corpus()
+    mailbox = configure_live_mailbox("imap")
+    dovecot.deliver_many(mailbox.username, raws)
+
+    summary = mailbox_fetch(mailbox, trigger="test")
+
+    assert (summary.seen, summary.documents, summary.duplicates, summary.not_dian) == (6, 4, 1, 1)
 
 
 def test_pop3_never_deletes_a_message_too_large_to_download(active_pop3, dovecot, settings, sofia):
-    """Recorded as too large, never backed up: it must stay on the server for a person."""
+    """Recorded as too large, never backed up: it must stay on the server for a person, who
+    reads how large it is against the limit."""
     small, cufe = build_mail(seed=1).raw, build_mail(seed=1).cufe
+    settings.RECEPTION_MAX_MESSAGE_BYTES = 2**20
     large = build_mail(seed=2, number="FE2").raw
-    settings.RECEPTION_MAX_MESSAGE_BYTES = max(len(small), 1) + 1
-    large = large + b"\r\n" + b"x" * (len(small) + 10)
+    large = large + b"\r\n" + b"x" * (3 * 2**19 - len(large) - 2)  # 1.5 MB
     dovecot.deliver_many(active_pop3.username, [small, large])
 
     mailbox_fetch(active_pop3, trigger="test")
@@ -217,5 +266,8 @@ def test_pop3_never_deletes_a_message_too_large_to_download(active_pop3, dovecot
     assert server_ids(dovecot, active_pop3) == {message_id(large)}
     too_large = IncomingMessage.objects.get(message_id="")
     assert too_large.reason_code == "too_large"
+    assert too_large.reason == "El correo pesa 1.5 MB; el máximo configurado es 1 MB"
+    assert too_large.size == pytest.approx(len(large), abs=8)  # as the server counts it
+    assert too_large.processed_at is not None  # decided, not waiting for a decision
     assert too_large.server_state == ServerState.ON_SERVER
     assert set(ReceivedDocument.objects.values_list("cufe", flat=True)) == {cufe}

@@ -105,3 +105,60 @@ def test_a_document_serves_no_file_from_an_e_mail_that_is_not_its_own(org_a, pri
     assert document_file(document, "xml") is None
     assert document_file(document, "pdf") is None
     assert not ReceivedDocument.objects.get().xml_file
+
+
+def test_a_note_naming_its_invoice_by_number_only_is_linked_when_the_invoice_arrives(
+    org_a, private_storage_root
+):
+    mailbox = make_mailbox(org_a)
+    invoice = _invoice("FE5", 5)
+    _process(mailbox, [_note(invoice, "NC5", 15, by_cufe=False)])
+    assert _referenced("NC5") is None
+
+    _process(mailbox, [invoice], start=10)
+
+    assert _referenced("NC5").number == "FE5"
+
+
+def test_an_invoice_of_another_supplier_with_the_same_number_is_not_the_notes(
+    org_a, private_storage_root
+):
+    """A note names its invoice by CUFE; numbers repeat from one supplier to the next."""
+    mailbox = make_mailbox(org_a)
+    theirs = _invoice("FE6", 6)
+    other_supplier = build_mail(
+        "invoice", seed=7, number="FE6", buyer_nit=BUYER, supplier_nit="860001022", pdf_size=500
+    )
+    assert other_supplier.cufe != theirs.cufe
+    _process(mailbox, [_note(theirs, "NC6", 16)])
+
+    _process(mailbox, [other_supplier], start=10)
+    assert _referenced("NC6") is None
+    _process(mailbox, [theirs], start=20)
+
+    assert _referenced("NC6").cufe == theirs.cufe
+
+
+def _citing(number: str, seed: int, cited):
+    return build_mail(
+        "invoice",
+        seed=seed,
+        number=number,
+        buyer_nit=BUYER,
+        referenced_number=cited.spec.number,
+        referenced_cufe=cited.cufe,
+        pdf_size=500,
+    )
+
+
+def test_an_invoice_that_cites_another_invoice_is_never_made_its_note(org_a, private_storage_root):
+    """Whether the cited invoice came before or after it: only notes are linked."""
+    mailbox = make_mailbox(org_a)
+    earlier, later = _invoice("FE8", 8), _invoice("FE10", 10)
+    _process(mailbox, [earlier])
+    _process(mailbox, [_citing("FE9", 9, earlier), _citing("FE11", 11, later)], start=10)
+    _process(mailbox, [later], start=20)
+
+    assert ReceivedDocument.objects.get(number="FE9").referenced_cufe == earlier.cufe
+    assert ReceivedDocument.objects.get(number="FE11").referenced_cufe == later.cufe
+    assert not ReceivedDocument.objects.filter(referenced_document__isnull=False).exists()
