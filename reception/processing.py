@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import dataclasses
+import gc
 import multiprocessing
 import os
 import signal
@@ -97,12 +98,18 @@ class ParsePool:
     def __init__(self, processes: int) -> None:
         context = multiprocessing.get_context("fork")
         self._workers: list[tuple[multiprocessing.Process, Connection]] = []
-        for _ in range(processes):
-            mine, theirs = context.Pipe()
-            worker = context.Process(target=_serve, args=(theirs, os.getpid()), daemon=True)
-            worker.start()
-            theirs.close()
-            self._workers.append((worker, mine))
+        # The workers share the fetching process's memory until they write to it; a collection
+        # in a worker would touch every inherited object (and copy its page) unless frozen.
+        gc.freeze()
+        try:
+            for _ in range(processes):
+                mine, theirs = context.Pipe()
+                worker = context.Process(target=_serve, args=(theirs, os.getpid()), daemon=True)
+                worker.start()
+                theirs.close()
+                self._workers.append((worker, mine))
+        finally:
+            gc.unfreeze()
         self._pending: _Batch | None = None
 
     def submit(self, sources: Sequence[Source], limits: Limits) -> Callable[[], list[ParsedMail]]:
