@@ -57,6 +57,8 @@ from _common import (
     database_recreate,
     load_average,
     median,
+    postmaster_pid,
+    tree_cpu_seconds,
 )
 
 add_project_to_path()
@@ -344,24 +346,6 @@ def _configure(data: dict[str, Any]) -> str:
     return str(mailbox.status)
 
 
-def group_cpu_seconds(group: int | None) -> float:
-    """CPU used so far by a process group: its live processes' own, plus what its exited ones
-    (Dovecot's per-connection imap processes) left to the parent that reaped them."""
-    if group is None:
-        return 0.0
-    ticks = 0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # ended meanwhile
-            continue
-        if int(fields[2]) == group:  # fields from the state on: pgrp, ..., utime..cstime
-            ticks += sum(int(value) for value in fields[11:15])
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def run_child(env: dict[str, str], *arguments: str, spy: str | None = None) -> dict[str, Any]:
     """Run this script in child mode; its last output line is a JSON report.
 
@@ -492,6 +476,7 @@ class Bench:
         self.guide = None
         self.setups: list[Setup] = []
         self.roots: list[Path] = []
+        self.postmaster: int | None = None
 
     def setup(self) -> None:
         dovecot, entra = self.harness.dovecot, self.harness.entra
@@ -518,6 +503,7 @@ class Bench:
                 else:
                     url = f"{self.args.database_url}_{storage}"
                     database_recreate(url)
+                    self.postmaster = postmaster_pid(url)
                 env = benchmark_environment(
                     database_url=url,
                     var_dir=var_dir,
@@ -547,14 +533,21 @@ class Bench:
         token = self.harness.entra.issue_token(self.guide.tenant, self.guide.app)
         env = {**setup.env, "BENCH_ACCESS_TOKEN": token}
         arguments = [dovecot.host, str(dovecot.ports.imaps), MAILBOX, str(self.harness.pki.ca_pem)]
-        return self._serving(lambda: run_child(env, "bare", *arguments, str(self.args.batch_size)))
+        return self._serving(
+            setup, lambda: run_child(env, "bare", *arguments, str(self.args.batch_size))
+        )
 
-    def _serving(self, child: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """Run a child and add the mail server's CPU meanwhile ("server_cpu")."""
-        group = self.harness.dovecot.process_group
-        before = group_cpu_seconds(group)
+    def _serving(self, setup: Setup, child: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run a child and add the mail server's CPU meanwhile ("server_cpu") and, on a local
+        PostgreSQL, the database server's ("database_cpu": every backend's, ours alone only on
+        a machine nothing else uses)."""
+        servers = {"server_cpu": self.harness.dovecot.process_group, "database_cpu": None}
+        if setup.database == "postgresql":
+            servers["database_cpu"] = self.postmaster
+        before = {key: tree_cpu_seconds(root) for key, root in servers.items()}
         outcome = child()
-        outcome["server_cpu"] = group_cpu_seconds(group) - before
+        for key, root in servers.items():
+            outcome[key] = tree_cpu_seconds(root) - before[key]
         return outcome
 
     def fetch(self, setup: Setup, count: int, *, profile: str | None = None) -> dict[str, Any]:
@@ -564,7 +557,7 @@ class Bench:
             if self.args.py_spy:
                 spy = f"{self.args.py_spy}:{self.args.py_spy_output}.{count}.{time.time_ns()}"
         arguments = (BUYER_NIT, str(self.args.processes), str(count))
-        return self._serving(lambda: run_child(env, "fetch", *arguments, spy=spy))
+        return self._serving(setup, lambda: run_child(env, "fetch", *arguments, spy=spy))
 
     def verify(self, setup: Setup, corpus: Corpus, count: int) -> None:
         """Correctness first: every e-mail recorded once, one document per CUFE, INBOX empty."""
@@ -655,8 +648,8 @@ def _print_trial(setup: Setup, count: int, trial: int, done: Trial) -> None:
         f" fetch {count / fetch['elapsed']:5.0f}/s (ratio {bare['elapsed'] / fetch['elapsed']:.2f};"
         f" whole processes {bare['process_elapsed'] / fetch['process_elapsed']:.2f}),"
         f" CPU ms/msg {ms(fetch, 'cpu')} + {ms(fetch, 'workers_cpu')} workers"
-        f" + {ms(fetch, 'server_cpu')} server (bare {ms(bare, 'cpu')} + {ms(bare, 'server_cpu')}"
-        " server),"
+        f" + {ms(fetch, 'server_cpu')} mail server + {ms(fetch, 'database_cpu')} PostgreSQL"
+        f" (bare {ms(bare, 'cpu')} + {ms(bare, 'server_cpu')} mail server),"
         f" {fetch['rss_kb'] / 1024:.0f} MB,"
         f" idle {idle['imap'].get('commands')} commands; {load_average()}",
         flush=True,
@@ -684,6 +677,7 @@ def report(results: list[Results], args: argparse.Namespace) -> None:
     row("  + parse workers", [f"{r.cpu_ms('fetch', 'workers_cpu'):.2f}" for r in results])
     row("  whole process + workers", [f"{r.cpu_ms('fetch', 'process_cpu'):.2f}" for r in results])
     row("  the mail server meanwhile", [f"{r.cpu_ms('fetch', 'server_cpu'):.2f}" for r in results])
+    row("  PostgreSQL meanwhile", [f"{r.cpu_ms('fetch', 'database_cpu'):.2f}" for r in results])
     row("bare CPU ms/msg", [f"{r.cpu_ms('bare', 'cpu'):.2f}" for r in results])
     row("  the mail server meanwhile", [f"{r.cpu_ms('bare', 'server_cpu'):.2f}" for r in results])
     row("bare peak RSS, MB", [f"{r.rss_mb(step='bare'):.0f}" for r in results])
