@@ -72,6 +72,48 @@ def database_recreate(url: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def postmaster_pid(url: str) -> int | None:
+    """The local PostgreSQL server's main process (the parent of a backend), or None when the
+    server is not on this machine."""
+    import psycopg
+
+    with psycopg.connect(url.replace("postgres://", "postgresql://")) as connection:
+        backend = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+        try:
+            return int(Path(f"/proc/{backend}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            return None
+
+
+def tree_cpu_seconds(root: int | None) -> float:
+    """CPU used so far by a process and its descendants: each live one's own, plus what the
+    exited ones left to the parent that reaped them (Dovecot's per-connection processes, a
+    PostgreSQL backend after its client disconnected)."""
+    if root is None:
+        return 0.0
+    parents: dict[int, int] = {}
+    ticks: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        # From the state on: state, ppid, ..., utime (12th), stime, cutime, cstime.
+        parents[int(entry.name)] = int(fields[1])
+        ticks[int(entry.name)] = sum(int(value) for value in fields[11:15])
+
+    def in_tree(pid: int) -> bool:
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+
+    return sum(value for pid, value in ticks.items() if in_tree(pid)) / os.sysconf("SC_CLK_TCK")
+
+
 def load_average() -> str:
     """The 1/5/15-minute load: other suites share these 2 cores, so figures need this beside."""
     one, five, fifteen = os.getloadavg()

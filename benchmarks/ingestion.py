@@ -41,6 +41,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,8 @@ from _common import (
     database_recreate,
     load_average,
     median,
+    postmaster_pid,
+    tree_cpu_seconds,
 )
 
 add_project_to_path()
@@ -375,15 +378,18 @@ def run_child(env: dict[str, str], *arguments: str, spy: str | None = None) -> d
 
 
 #: The stages of one fetch, as the functions that do them (cumulative time in the profile).
+#: The next batch's bodies are asked for before a batch is recorded and read in by the first
+#: command after that (usually the previous batch's MOVE), so "move" includes that reading.
 STAGES = (
-    ("download (IMAP FETCH, in the batch iterator)", "fetching.py", "_imap_batches"),
+    ("download: every batch's bodies read in", "imap.py", "_read_asked"),
+    ("download: in the batch iterator (sizes, bodies)", "fetching.py", "_imap_batches"),
     ("record: store raw bytes", "storage.py", "content_save"),
     ("record: ledger INSERT + cursor, commit", "fetching.py", "_record"),
-    ("parse: waiting for the pool", "processing.py", "<lambda>"),
+    ("parse: waiting for the pool", "processing.py", "_collect"),
     ("decide: register documents", "services.py", "documents_register"),
     ("decide: ledger UPDATE", "rows.py", "rows_update"),
     ("decide: whole (lock, register, update)", "processing.py", "messages_process"),
-    ("move on the server", "fetching.py", "_imap_move"),
+    ("move on the server (next batch read in first)", "fetching.py", "_imap_move"),
     ("the whole fetch", "fetching.py", "mailbox_fetch"),
 )
 
@@ -470,6 +476,7 @@ class Bench:
         self.guide = None
         self.setups: list[Setup] = []
         self.roots: list[Path] = []
+        self.postmaster: int | None = None
 
     def setup(self) -> None:
         dovecot, entra = self.harness.dovecot, self.harness.entra
@@ -496,6 +503,7 @@ class Bench:
                 else:
                     url = f"{self.args.database_url}_{storage}"
                     database_recreate(url)
+                    self.postmaster = postmaster_pid(url)
                 env = benchmark_environment(
                     database_url=url,
                     var_dir=var_dir,
@@ -525,7 +533,22 @@ class Bench:
         token = self.harness.entra.issue_token(self.guide.tenant, self.guide.app)
         env = {**setup.env, "BENCH_ACCESS_TOKEN": token}
         arguments = [dovecot.host, str(dovecot.ports.imaps), MAILBOX, str(self.harness.pki.ca_pem)]
-        return run_child(env, "bare", *arguments, str(self.args.batch_size))
+        return self._serving(
+            setup, lambda: run_child(env, "bare", *arguments, str(self.args.batch_size))
+        )
+
+    def _serving(self, setup: Setup, child: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run a child and add the mail server's CPU meanwhile ("server_cpu") and, on a local
+        PostgreSQL, the database server's ("database_cpu": every backend's, ours alone only on
+        a machine nothing else uses)."""
+        servers = {"server_cpu": self.harness.dovecot.process_group, "database_cpu": None}
+        if setup.database == "postgresql":
+            servers["database_cpu"] = self.postmaster
+        before = {key: tree_cpu_seconds(root) for key, root in servers.items()}
+        outcome = child()
+        for key, root in servers.items():
+            outcome[key] = tree_cpu_seconds(root) - before[key]
+        return outcome
 
     def fetch(self, setup: Setup, count: int, *, profile: str | None = None) -> dict[str, Any]:
         env, spy = setup.env, None
@@ -534,7 +557,7 @@ class Bench:
             if self.args.py_spy:
                 spy = f"{self.args.py_spy}:{self.args.py_spy_output}.{count}.{time.time_ns()}"
         arguments = (BUYER_NIT, str(self.args.processes), str(count))
-        return run_child(env, "fetch", *arguments, spy=spy)
+        return self._serving(setup, lambda: run_child(env, "fetch", *arguments, spy=spy))
 
     def verify(self, setup: Setup, corpus: Corpus, count: int) -> None:
         """Correctness first: every e-mail recorded once, one document per CUFE, INBOX empty."""
@@ -616,12 +639,18 @@ def run(args: argparse.Namespace) -> list[Results]:
 
 def _print_trial(setup: Setup, count: int, trial: int, done: Trial) -> None:
     bare, fetch, idle = done.bare, done.fetch, done.idle
+
+    def ms(outcome: dict[str, Any], key: str) -> str:
+        return f"{outcome[key] / count * 1000:.2f}"
+
     print(
         f"{setup.label:<18} N={count:>6} trial {trial}: bare {count / bare['elapsed']:6.0f}/s,"
         f" fetch {count / fetch['elapsed']:5.0f}/s (ratio {bare['elapsed'] / fetch['elapsed']:.2f};"
         f" whole processes {bare['process_elapsed'] / fetch['process_elapsed']:.2f}),"
-        f" CPU ms/msg {fetch['cpu'] / count * 1000:.2f} + {fetch['workers_cpu'] / count * 1000:.2f}"
-        f" workers (bare {bare['cpu'] / count * 1000:.2f}), {fetch['rss_kb'] / 1024:.0f} MB,"
+        f" CPU ms/msg {ms(fetch, 'cpu')} + {ms(fetch, 'workers_cpu')} workers"
+        f" + {ms(fetch, 'server_cpu')} mail server + {ms(fetch, 'database_cpu')} PostgreSQL"
+        f" (bare {ms(bare, 'cpu')} + {ms(bare, 'server_cpu')} mail server),"
+        f" {fetch['rss_kb'] / 1024:.0f} MB,"
         f" idle {idle['imap'].get('commands')} commands; {load_average()}",
         flush=True,
     )
@@ -647,7 +676,10 @@ def report(results: list[Results], args: argparse.Namespace) -> None:
     row("fetch CPU ms/msg, process", [f"{r.cpu_ms('fetch', 'cpu'):.2f}" for r in results])
     row("  + parse workers", [f"{r.cpu_ms('fetch', 'workers_cpu'):.2f}" for r in results])
     row("  whole process + workers", [f"{r.cpu_ms('fetch', 'process_cpu'):.2f}" for r in results])
+    row("  the mail server meanwhile", [f"{r.cpu_ms('fetch', 'server_cpu'):.2f}" for r in results])
+    row("  PostgreSQL meanwhile", [f"{r.cpu_ms('fetch', 'database_cpu'):.2f}" for r in results])
     row("bare CPU ms/msg", [f"{r.cpu_ms('bare', 'cpu'):.2f}" for r in results])
+    row("  the mail server meanwhile", [f"{r.cpu_ms('bare', 'server_cpu'):.2f}" for r in results])
     row("bare peak RSS, MB", [f"{r.rss_mb(step='bare'):.0f}" for r in results])
     row("mailbox_fetch peak RSS, MB", [f"{r.rss_mb():.0f}" for r in results])
     if args.processes > 1:

@@ -110,11 +110,35 @@ def rows_insert(
         obj._state.db = connection.alias
     if key is None:
         return
-    values = [getattr(obj, key) for obj in objects]
-    found = dict(
-        model._default_manager.filter(**(scope or {}), **{f"{key}__in": values}).values_list(
-            key, "pk"
-        )
-    )
+    found = _keys_read(model, key, [getattr(obj, key) for obj in objects], scope or {})
     for obj in objects:
         obj.pk = found[getattr(obj, key)]
+
+
+def _keys_read(model: type[Model], key: str, values: list, scope: dict) -> dict:
+    """{key value: primary key} of the rows just inserted, read with one plain SELECT per 500
+    (the queryset's `__in` lookup prepared each value through the field, as bulk_create did)."""
+    meta = model._meta
+    quote = connection.ops.quote_name
+    key_field = meta.get_field(key)
+    if type(key_field) not in _PLAIN:
+        raise TypeError(f"{model.__name__}.{key}: a plain column is needed to read keys back")
+    conditions, parameters = [], []
+    for name, value in scope.items():
+        field = meta.get_field(name)
+        conditions.append(f"{quote(field.column)} = %s")
+        parameters.append(value.pk if isinstance(value, Model) else value)
+    found: dict = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(values), 500):
+            chunk = values[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            where = " AND ".join([*conditions, f"{quote(key_field.column)} IN ({marks})"])
+            # Only the model's own quoted names are interpolated; every value is a parameter.
+            cursor.execute(
+                f"SELECT {quote(key_field.column)}, {quote(meta.pk.column)} "  # noqa: S608
+                f"FROM {quote(meta.db_table)} WHERE {where}",
+                [*parameters, *chunk],
+            )
+            found.update(cursor.fetchall())
+    return found

@@ -354,7 +354,7 @@ class _Fetch:
             yield batch
 
     def _imap_start(self, state: FolderState, batch: list) -> _Started:
-        """Start the batch's parse, then record it (bytes stored, rows committed)."""
+        """Record the batch (bytes stored, rows committed), then start its parse."""
         state.last_uid = max(state.last_uid, *(fetched.uid for fetched in batch))
         items = [
             _Item(
@@ -367,9 +367,11 @@ class _Fetch:
             for fetched in batch
         ]
         items = self._adopt_renumbered(items, state)
-        raws = [item.raw for item in items if item.raw is not None]
-        parsing = parse_start(raws, executor=self._executor_for(len(raws)), limits=self.limits)
         recorded = self._record(items, folder_state=state)
+        executor = self._executor_for(len(recorded))
+        # The pool's workers read the stored e-mails: their bytes need not cross a pipe.
+        sources = [item.message.raw.name if executor else item.raw for item in recorded]
+        parsing = parse_start(sources, executor=executor, limits=self.limits)
         return _Started(recorded, parsing, [fetched.uid for fetched in batch])
 
     def _imap_finish(self, session: ImapSession, state: FolderState, started: _Started) -> None:

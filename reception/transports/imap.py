@@ -10,10 +10,11 @@ import contextlib
 import imaplib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.response_parser import parse_fetch_response
 
 from reception.transports.base import (
     AuthMethod,
@@ -75,6 +76,40 @@ class FetchedMessage:
     raw: bytes | None
 
 
+@dataclass
+class _AskedBodies:
+    """A UID FETCH of bodies sent; its answer, once read in."""
+
+    tag: str
+    bodies: dict = field(default_factory=dict)
+
+
+def _download_plan(
+    sizes: dict[int, int], max_size: int, batch_size: int, batch_bytes: int
+) -> list[list[int] | FetchedMessage]:
+    """The UIDs to download in batches, in UID order, with each oversized message (reported
+    without its body) in its place between them."""
+    steps: list[list[int] | FetchedMessage] = []
+    batch: list[int] = []
+    batch_total = 0
+    for uid in sorted(sizes):
+        size = sizes[uid]
+        if size > max_size:
+            if batch:
+                steps.append(batch)
+            batch, batch_total = [], 0
+            steps.append(FetchedMessage(uid=uid, size=size, raw=None))
+            continue
+        if batch and (len(batch) >= batch_size or batch_total + size > batch_bytes):
+            steps.append(batch)
+            batch, batch_total = [], 0
+        batch.append(uid)
+        batch_total += size
+    if batch:
+        steps.append(batch)
+    return steps
+
+
 def uid_set(uids: Iterable[int]) -> str:
     """The compact IMAP sequence set of some UIDs: [1, 2, 3, 7] -> "1:3,7"."""
     ranges: list[str] = []
@@ -105,11 +140,16 @@ class ImapSession:
         self.info = info
         self._secrets = settings.secrets
         self._layout: tuple[str, str] | None = None
+        self._asked: _AskedBodies | None = None
+        self._received: _AskedBodies | None = None
 
     @contextmanager
     def _converting(self, stage: Stage) -> Iterator[None]:
-        """Turn library and socket errors into TransportError during an operation."""
+        """Turn library and socket errors into TransportError during an operation.
+
+        Every command runs in here, so bodies asked for ahead are read in first."""
         try:
+            self._read_asked()
             yield
         except TimeoutError as error:
             raise TransportError(ErrorKind.TIMEOUT, stage, "tiempo de espera agotado") from error
@@ -151,7 +191,9 @@ class ImapSession:
 
         Sizes come first (one command per 500 UIDs), so an oversized message is reported without
         being downloaded; a batch holds at most ``batch_size`` messages and about ``batch_bytes``.
-        Messages expunged meanwhile by someone else are silently absent.
+        The next batch is asked for before this one is handed over, so the server reads and
+        sends it while the caller records this one. Messages expunged meanwhile by someone else
+        are silently absent.
         """
         if not uids:
             return
@@ -161,31 +203,51 @@ class ImapSession:
                 # A list, not a compact "1:3" set: imapclient filters the answer by int(id).
                 response = self.client.fetch(list(chunk), ["RFC822.SIZE"])
                 sizes.update((uid, int(data[b"RFC822.SIZE"])) for uid, data in response.items())
-        batch: list[int] = []
-        batch_total = 0
-        for uid in sorted(sizes):
-            size = sizes[uid]
-            if size > max_size:
-                yield from self._download(batch, sizes)
-                batch, batch_total = [], 0
-                yield FetchedMessage(uid=uid, size=size, raw=None)
+        steps = _download_plan(sizes, max_size, batch_size, batch_bytes)
+        downloads = iter([step for step in steps if isinstance(step, list)])
+        self._ask_bodies(next(downloads, None))
+        for step in steps:
+            if isinstance(step, FetchedMessage):
+                yield step
                 continue
-            if batch and (len(batch) >= batch_size or batch_total + size > batch_bytes):
-                yield from self._download(batch, sizes)
-                batch, batch_total = [], 0
-            batch.append(uid)
-            batch_total += size
-        yield from self._download(batch, sizes)
+            bodies = self._received_bodies()
+            self._ask_bodies(next(downloads, None))
+            for uid in step:
+                data = bodies.get(uid)
+                if data is not None and b"BODY[]" in data:
+                    yield FetchedMessage(uid=uid, size=sizes[uid], raw=bytes(data[b"BODY[]"]))
 
-    def _download(self, uids: list[int], sizes: dict[int, int]) -> Iterator[FetchedMessage]:
-        if not uids:
+    def _ask_bodies(self, uids: list[int] | None) -> None:
+        """Send a UID FETCH of bodies without waiting for the answer (read by the next command).
+
+        imapclient's fetch() sends and waits in one call; this is its first half, through the
+        same imaplib calls, so that the server works while this process records.
+        """
+        if uids:
+            with self._converting(Stage.INBOX):
+                tag = self.client._imap._command("UID", "FETCH", uid_set(uids), "(BODY.PEEK[])")
+            self._asked = _AskedBodies(tag)
+
+    def _read_asked(self) -> None:
+        """Read in the answer to the bodies asked for, if any: IMAP answers in order, so it comes
+        before the answer to any command sent after it (this runs first in every command)."""
+        asked, self._asked = self._asked, None
+        if asked is None:
             return
-        with self._converting(Stage.INBOX):
-            bodies = self.client.fetch(uids, ["BODY.PEEK[]"])
-        for uid in uids:
-            data = bodies.get(uid)
-            if data is not None and b"BODY[]" in data:
-                yield FetchedMessage(uid=uid, size=sizes[uid], raw=bytes(data[b"BODY[]"]))
+        imap = self.client._imap
+        typ, data = imap._command_complete("FETCH", asked.tag)
+        if typ != "OK":  # the server's words, as imapclient would raise them
+            raise IMAPClientError(data[-1] if data and data[-1] else "UID FETCH failed")
+        _typ, data = imap._untagged_response(typ, data, "FETCH")
+        asked.bodies = parse_fetch_response(data, self.client.normalise_times, True)
+        self._received = asked
+
+    def _received_bodies(self) -> dict:
+        """The bodies last asked for, read in now if no other command has read them yet."""
+        with self._converting(Stage.INBOX):  # reads them in, as before every command
+            received, self._received = self._received, None
+        assert received is not None
+        return received.bodies
 
     def move(self, uids: Sequence[int], folder: str) -> None:
         """Move messages of the selected folder to a reception folder ("Recepción FE/...").

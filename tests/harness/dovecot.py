@@ -247,6 +247,11 @@ class Dovecot:
             self._process = None
             raise DovecotError(f"Dovecot exited at start\n{self.log_tail()}")
 
+    @property
+    def process_group(self) -> int | None:
+        """The server's process group (its master and every service), while it runs."""
+        return self._process.pid if self._process is not None else None
+
     def stop(self) -> None:
         """SIGTERM to every Dovecot process, then SIGKILL to whatever is left in its group."""
         process = self._process

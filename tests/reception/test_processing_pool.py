@@ -51,3 +51,15 @@ def test_workers_answer_without_the_files_bytes() -> None:
     with parse_pool(2) as pool:
         answers = parse_many(raws, executor=pool, limits=DEFAULT_LIMITS)
     assert all(a.ok and a.facts and a.xml is a.pdf is a.document_xml is None for a in answers)
+
+
+def test_workers_read_stored_mail_by_its_name(private_storage_root) -> None:
+    """The fetch gives the pool the names of the e-mails it stored, not their bytes."""
+    from config.storage import content_save
+
+    raws = [build_mail("invoice", seed=40 + i).raw for i in range(8)]
+    names = [content_save(f"mail/1/{i:02}/{i}.eml", raw) for i, raw in enumerate(raws)]
+    with parse_pool(2) as pool:
+        by_name = parse_many(names, executor=pool, limits=DEFAULT_LIMITS)
+    assert by_name == parse_many(raws, executor=None, limits=DEFAULT_LIMITS)
+    assert all(answer.ok for answer in by_name)

@@ -94,6 +94,30 @@ def test_it_fetches_in_batches_and_skips_oversized_messages_without_downloading(
     assert not any(path.name.endswith("S") for path in dovecot.message_files(address))
 
 
+def test_commands_sent_while_the_next_batch_is_on_its_way_get_their_own_answers(dovecot, mailbox):
+    """The next batch is asked for before a batch is handed over; the caller moves the batch
+    it has while the server is sending the next one."""
+    address, settings = mailbox
+    sent = [_message(n, filler=n * 997) for n in range(7)]
+    dovecot.deliver_many(address, sent)
+
+    with _open(settings) as session:
+        session.ensure_folders()
+        session.select_folder()
+        uids = session.uids_after(0)
+        fetched = []
+        for message in session.fetch(uids, max_size=100_000, batch_size=2, batch_bytes=10**6):
+            fetched.append(message)
+            if len(fetched) % 2 == 0:  # a batch is in: move it, as the fetch does
+                session.move([m.uid for m in fetched[-2:]], FOLDER_PROCESSED)
+                assert session.missing_folders() == []
+        left = session.uids_after(0)
+
+    assert [message.raw for message in fetched] == sent
+    assert left == uids[-1:]
+    assert dovecot.message_count(address, FOLDER_PROCESSED) == 6
+
+
 def test_it_moves_a_uid_set_to_a_reception_folder(dovecot, mailbox):
     address, settings = mailbox
     dovecot.deliver_many(address, [_message(n) for n in range(4)])
