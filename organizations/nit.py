@@ -14,8 +14,9 @@ from __future__ import annotations
 import re
 
 _WEIGHTS = (3, 7, 13, 17, 19, 23, 29, 37, 41, 43, 47, 53, 59, 67, 71)
-#: ASCII digits only: other scripts' digits pass `isdigit()` but are no NIT.
-_NIT_WITH_DIGIT = re.compile(r"^\s*(?P<nit>[\d.]{3,18})(?:\s*-\s*(?P<dv>\d))?\s*$", re.ASCII)
+#: ASCII digits only: other scripts' digits pass `isdigit()` but are no NIT. Up to 19 characters:
+#: the longest NIT, 15 digits, written in groups ('123.456.789.012.345').
+_NIT_WITH_DIGIT = re.compile(r"^\s*(?P<nit>[\d.]{3,19})(?:\s*-\s*(?P<dv>\d))?\s*$", re.ASCII)
 #: Five digits or more, or digits grouped by dots, with an optional "-DV": a document number
 #: that short, or a name, is searched as such instead.
 _NIT_TERM = re.compile(r"(\d{5,15}|\d{1,3}(?:\.\d{3})+)(?:-\d)?")
