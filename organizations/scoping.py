@@ -68,8 +68,7 @@ def scope_queryset(
     ids = organizations_allowing(user, action)
     if ids is None:
         return queryset
-    lookup = "pk__in" if field == "pk" else f"{field}__in"
-    return queryset.filter(**{lookup: ids})
+    return queryset.filter(**{f"{field}__in": ids})
 
 
 def _is_soporte(user: User) -> bool:

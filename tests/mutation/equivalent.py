@@ -20,7 +20,6 @@ _NO_VALUE_WHEN_IN_ERROR = (
     "or `not port` has already stopped there"
 )
 _FIRST_PIECE = "the text before the first dash is the same however many times it is split"
-_PK_LOOKUP = 'for field "pk" the general f"{field}__in" is "pk__in" too'
 _ANONYMOUS_FILE = "TemporaryFile has no name on POSIX: its suffix is never seen"
 _FACTS_ONLY_WHEN_OK = "the parser sets facts only on an OK result, so `ok` alone decides"
 _TOGETHER = "both lists are appended to together, one entry each: their lengths never differ"
@@ -90,9 +89,6 @@ EQUIVALENT: dict[str, str] = {
         "may_keep_current=None is as false as False: a rotation always wants a secret"
     ),
     # scoping
-    "organizations.scoping.x_scope_queryset__mutmut_10": _PK_LOOKUP,
-    "organizations.scoping.x_scope_queryset__mutmut_15": _PK_LOOKUP,
-    "organizations.scoping.x_scope_queryset__mutmut_16": _PK_LOOKUP,
     # destinations
     "reception.transports.destinations.x_is_public_address__mutmut_3": (
         "ip_address() of an address object is that address"

@@ -27,7 +27,13 @@ from organizations.roles import (
     Role,
     role_groups_sync,
 )
-from organizations.scoping import allows, allows_anywhere, organizations_allowing, scope_queryset
+from organizations.scoping import (
+    allows,
+    allows_anywhere,
+    allows_everything,
+    organizations_allowing,
+    scope_queryset,
+)
 from organizations.services import membership_set
 from reception.models import ReceptionMailbox
 from tests.factories.documents import ReceivedDocumentFactory
@@ -179,6 +185,15 @@ def test_it_gives_a_superuser_everything_and_an_inactive_one_nothing(root, org_a
     root.is_active = False
     assert not any(allows(root, action, org_a.pk) for action in Action)
     assert organizations_allowing(root, Action.DOCUMENT_VIEW) == []
+
+
+def test_only_an_active_superuser_sees_the_admins_no_role_scopes(root, django_user_model, sofia):
+    staff = django_user_model.objects.create_user("personal", password="x", is_staff=True)
+    assert allows_everything(root)
+    assert not allows_everything(staff)
+    assert not allows_everything(sofia)  # Soporte sees every organization, not users or tasks
+    root.is_active = False
+    assert not allows_everything(root)
 
 
 def test_it_gives_an_anonymous_user_nothing(org_a):
