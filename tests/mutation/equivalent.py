@@ -20,6 +20,13 @@ _NO_VALUE_WHEN_IN_ERROR = (
     "or `not port` has already stopped there"
 )
 _FIRST_PIECE = "the text before the first dash is the same however many times it is split"
+_IN_PROCESS = (
+    "parsing in this process instead of the pool gives the same result; only where it runs differs"
+)
+_NAME_OR_BYTES = (
+    "the e-mail is stored before its parse starts: parsing it from its bytes or from its "
+    "stored file by name gives the same result; only what crosses the pipe differs"
+)
 _ANONYMOUS_FILE = "TemporaryFile has no name on POSIX: its suffix is never seen"
 _FACTS_ONLY_WHEN_OK = "the parser sets facts only on an OK result, so `ok` alone decides"
 _TOGETHER = "both lists are appended to together, one entry each: their lengths never differ"
@@ -153,10 +160,10 @@ EQUIVALENT: dict[str, str] = {
         "an oversized message's hash is never read: it is left out of the renumbering match "
         "and its row keeps no hash"
     ),
-    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_36": (
-        "parsing in this process instead of the pool gives the same result; only where it "
-        "runs differs"
-    ),
+    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_37": _IN_PROCESS,
+    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_44": _IN_PROCESS,
+    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_40": _NAME_OR_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_41": _NAME_OR_BYTES,
     "reception.fetching.xǁ_Fetchǁ_record__mutmut_43": _SAME_BYTES,
     "reception.fetching.xǁ_Fetchǁ_record__mutmut_46": _SAME_BYTES,
     "reception.fetching.xǁ_Fetchǁ_record__mutmut_51": _SAME_BYTES,
