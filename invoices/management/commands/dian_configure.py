@@ -24,18 +24,12 @@ from invoices.radian_forms import MAX_CERTIFICATE_BYTES, DianCredentialsForm
 from invoices.radian_services import dian_credentials_configure
 from organizations.cli import add_organization_argument, organization_from
 
+#: The secrets and the certificate's path, then what a person types as it is (the model's list).
 KEYS = (
     "certificate_path",
     "certificate_password",
-    "software_id",
     "software_pin",
-    "environment",
-    "test_set_id",
-    "event_prefix",
-    "receiver_name",
-    "receiver_id",
-    "receiver_job_title",
-    "receiver_department",
+    *DianCredentials.PLAIN_FIELDS,
 )
 _KEY = re.compile(r"[a-z_]{1,40}")
 
