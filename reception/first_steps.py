@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from organizations.models import Organization
 from organizations.roles import Action
 from organizations.scoping import allows_anywhere, scope_queryset
+from reception.admin.pages import DIAGNOSIS_ANCHOR, mailbox_change_url
 from reception.models import MailboxStatus, ReceptionMailbox
 
 
@@ -60,8 +61,7 @@ def first_steps(user: AbstractBaseUser) -> list[FirstStep] | None:
         FirstStep(
             _("Prueba la conexión: el diagnóstico dice paso a paso qué corregir."),
             done=False,
-            url=reverse("admin:reception_receptionmailbox_change", args=[mailbox.pk])
-            + "#mailbox-diagnosis"
+            url=mailbox_change_url(mailbox) + DIAGNOSIS_ANCHOR
             if mailbox is not None and may_check
             else "",
             who="" if may_check else _("Lo hace el Back office o Soporte."),
