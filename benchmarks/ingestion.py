@@ -186,14 +186,21 @@ def _workers_peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 
 
-def bare_child(host: str, port: int, user: str, ca_bundle: str, batch: int) -> dict[str, Any]:
-    """Log in and download every body in UID batches; nothing else (the reference rate)."""
+def bare_child(
+    host: str, port: int, user: str, ca_bundle: str, batch: int, trace: bool
+) -> dict[str, Any]:
+    """Log in and download every body in UID batches; nothing else (the reference rate).
+
+    `trace` False turns off the imaplib wire trace imapclient switches on, as the fetch does:
+    the stricter reference."""
     from imapclient import IMAPClient
 
     token = os.environ["BENCH_ACCESS_TOKEN"]
     context = ssl.create_default_context(cafile=ca_bundle)
     start = time.perf_counter()
     client = IMAPClient(host, port=port, ssl=True, ssl_context=context)
+    if not trace:
+        client._imap.debug = 0
     client.oauth2_login(user, token)
     client.select_folder("INBOX", readonly=True)
     uids = sorted(client.search(["ALL"]))
@@ -416,6 +423,7 @@ def stage_profile(path: str) -> str:
 @dataclass
 class Trial:
     bare: dict[str, Any]
+    bare_quiet: dict[str, Any]
     fetch: dict[str, Any]
     idle: dict[str, Any]
 
@@ -427,15 +435,15 @@ class Results:
     trials: list[Trial] = field(default_factory=list)
     profile: str = ""
 
-    def bare_rate(self) -> float:
-        return median([self.count / t.bare["elapsed"] for t in self.trials])
+    def bare_rate(self, step: str = "bare") -> float:
+        return median([self.count / getattr(t, step)["elapsed"] for t in self.trials])
 
     def fetch_rate(self, key: str = "elapsed") -> float:
         return median([self.count / t.fetch[key] for t in self.trials])
 
-    def ratio(self, key: str = "elapsed") -> float:
+    def ratio(self, key: str = "elapsed", step: str = "bare") -> float:
         """Median of the per-trial ratios: both rates of one trial saw the same machine load."""
-        return median([t.bare[key] / t.fetch[key] for t in self.trials])
+        return median([getattr(t, step)[key] / t.fetch[key] for t in self.trials])
 
     def cpu_ms(self, step: str, key: str) -> float:
         return median([getattr(t, step)[key] / self.count * 1000 for t in self.trials])
@@ -527,14 +535,15 @@ class Bench:
         self.harness.dovecot.reset_user(MAILBOX)
         self.harness.dovecot.deliver_many(MAILBOX, corpus.raws[:count])
 
-    def bare(self, setup: Setup) -> dict[str, Any]:
+    def bare(self, setup: Setup, *, trace: bool = True) -> dict[str, Any]:
         dovecot = self.harness.dovecot
         assert dovecot.ports is not None
         token = self.harness.entra.issue_token(self.guide.tenant, self.guide.app)
         env = {**setup.env, "BENCH_ACCESS_TOKEN": token}
         arguments = [dovecot.host, str(dovecot.ports.imaps), MAILBOX, str(self.harness.pki.ca_pem)]
         return self._serving(
-            setup, lambda: run_child(env, "bare", *arguments, str(self.args.batch_size))
+            setup,
+            lambda: run_child(env, "bare", *arguments, str(self.args.batch_size), str(int(trace))),
         )
 
     def _serving(self, setup: Setup, child: Callable[[], dict[str, Any]]) -> dict[str, Any]:
@@ -585,11 +594,13 @@ class Bench:
         self.reset(setup, corpus, count, trial)
         bare = self.bare(setup)
         assert bare["messages"] == count, bare
+        bare_quiet = self.bare(setup, trace=False)
+        assert bare_quiet["messages"] == count, bare_quiet
         fetch = self.fetch(setup, count, profile=profile)
         self.verify(setup, corpus, count)
         idle = self.fetch(setup, count)
         self.verify(setup, corpus, count)
-        return Trial(bare, fetch, idle)
+        return Trial(bare, bare_quiet, fetch, idle)
 
     def close(self) -> None:
         self.harness.close()
@@ -638,15 +649,17 @@ def run(args: argparse.Namespace) -> list[Results]:
 
 
 def _print_trial(setup: Setup, count: int, trial: int, done: Trial) -> None:
-    bare, fetch, idle = done.bare, done.fetch, done.idle
+    bare, quiet, fetch, idle = done.bare, done.bare_quiet, done.fetch, done.idle
 
     def ms(outcome: dict[str, Any], key: str) -> str:
         return f"{outcome[key] / count * 1000:.2f}"
 
     print(
-        f"{setup.label:<18} N={count:>6} trial {trial}: bare {count / bare['elapsed']:6.0f}/s,"
+        f"{setup.label:<18} N={count:>6} trial {trial}: bare {count / bare['elapsed']:6.0f}/s"
+        f" (trace off {count / quiet['elapsed']:.0f}/s),"
         f" fetch {count / fetch['elapsed']:5.0f}/s (ratio {bare['elapsed'] / fetch['elapsed']:.2f};"
-        f" whole processes {bare['process_elapsed'] / fetch['process_elapsed']:.2f}),"
+        f" whole processes {bare['process_elapsed'] / fetch['process_elapsed']:.2f};"
+        f" to trace-off bare {quiet['elapsed'] / fetch['elapsed']:.2f}),"
         f" CPU ms/msg {ms(fetch, 'cpu')} + {ms(fetch, 'workers_cpu')} workers"
         f" + {ms(fetch, 'server_cpu')} mail server + {ms(fetch, 'database_cpu')} PostgreSQL"
         f" (bare {ms(bare, 'cpu')} + {ms(bare, 'server_cpu')} mail server),"
@@ -670,15 +683,22 @@ def report(results: list[Results], args: argparse.Namespace) -> None:
         print(f"{label:<40}" + "".join(f"{value:>{width + 4}}" for value in values))
 
     row("bare imapclient fetch, msg/s", [f"{r.bare_rate():,.0f}" for r in results])
+    row("  imaplib's trace off, msg/s", [f"{r.bare_rate('bare_quiet'):,.0f}" for r in results])
     row("mailbox_fetch, msg/s", [f"{r.fetch_rate():,.0f}" for r in results])
     row("ratio to bare (in-process times)", [f"{r.ratio():.2f}" for r in results])
     row("ratio, whole processes", [f"{r.ratio('process_elapsed'):.2f}" for r in results])
+    row("ratio to trace-off bare", [f"{r.ratio(step='bare_quiet'):.2f}" for r in results])
+    row(
+        "  whole processes",
+        [f"{r.ratio('process_elapsed', 'bare_quiet'):.2f}" for r in results],
+    )
     row("fetch CPU ms/msg, process", [f"{r.cpu_ms('fetch', 'cpu'):.2f}" for r in results])
     row("  + parse workers", [f"{r.cpu_ms('fetch', 'workers_cpu'):.2f}" for r in results])
     row("  whole process + workers", [f"{r.cpu_ms('fetch', 'process_cpu'):.2f}" for r in results])
     row("  the mail server meanwhile", [f"{r.cpu_ms('fetch', 'server_cpu'):.2f}" for r in results])
     row("  PostgreSQL meanwhile", [f"{r.cpu_ms('fetch', 'database_cpu'):.2f}" for r in results])
     row("bare CPU ms/msg", [f"{r.cpu_ms('bare', 'cpu'):.2f}" for r in results])
+    row("  imaplib's trace off", [f"{r.cpu_ms('bare_quiet', 'cpu'):.2f}" for r in results])
     row("  the mail server meanwhile", [f"{r.cpu_ms('bare', 'server_cpu'):.2f}" for r in results])
     row("bare peak RSS, MB", [f"{r.rss_mb(step='bare'):.0f}" for r in results])
     row("mailbox_fetch peak RSS, MB", [f"{r.rss_mb():.0f}" for r in results])
@@ -708,8 +728,8 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
         kind, *rest = sys.argv[2:]
         if kind == "bare":
-            host, port, user, ca_bundle, batch = rest
-            outcome = bare_child(host, int(port), user, ca_bundle, int(batch))
+            host, port, user, ca_bundle, batch, trace = rest
+            outcome = bare_child(host, int(port), user, ca_bundle, int(batch), trace == "1")
         elif kind == "db":
             action, data = rest
             outcome = db_child(action, json.loads(data))

@@ -357,6 +357,7 @@ def _connect(settings: MailboxSettings, address: str) -> tuple[IMAPClient, Conne
         )
     except (OSError, imaplib.IMAP4.error) as error:
         raise connection_error(error, context=context, upgrading=False) from error
+    _trace_off(client)
     try:
         if not use_ssl:
             client.starttls(context)
@@ -368,6 +369,17 @@ def _connect(settings: MailboxSettings, address: str) -> tuple[IMAPClient, Conne
             client.shutdown()
         raise connection_error(error, context=context, upgrading=True) from error
     return client, context.info
+
+
+def _trace_off(client: IMAPClient) -> None:
+    """Turn off the wire trace imapclient switches on in imaplib.
+
+    imapclient sets imaplib's debug level to 5 and sends the trace to a logger. imaplib then
+    formats the repr of every literal and of each whole FETCH answer before the logger drops
+    it: about half the CPU of a download, and, where debug logging is on, suppliers' invoices
+    and the login exchange in the logs.
+    """
+    client._imap.debug = 0
 
 
 @contextmanager

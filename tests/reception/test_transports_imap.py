@@ -1,6 +1,7 @@
 """The IMAP session against a real Dovecot: UIDs, batched fetch, folders and moves."""
 
 import itertools
+import logging
 
 import pytest
 
@@ -116,6 +117,26 @@ def test_commands_sent_while_the_next_batch_is_on_its_way_get_their_own_answers(
     assert [message.raw for message in fetched] == sent
     assert left == uids[-1:]
     assert dovecot.message_count(address, FOLDER_PROCESSED) == 6
+
+
+def test_mail_contents_never_reach_the_logs_even_at_debug_level(dovecot, mailbox, caplog):
+    """imapclient would have imaplib trace every answer, bodies included, to a logger."""
+    address, settings = mailbox
+    caplog.set_level(logging.DEBUG)
+    dovecot.deliver_many(
+        address, [_message(n, filler=100) + b"FACTURA-CONFIDENCIAL" for n in range(3)]
+    )
+
+    with _open(settings) as session:
+        session.select_folder()
+        fetched = list(
+            session.fetch(session.uids_after(0), max_size=10_000, batch_size=2, batch_bytes=10**6)
+        )
+
+    assert all(b"FACTURA-CONFIDENCIAL" in message.raw for message in fetched)
+    assert caplog.records, "nothing was logged: the test would prove nothing"
+    assert "FACTURA-CONFIDENCIAL" not in caplog.text
+    assert "Factura 1" not in caplog.text
 
 
 def test_it_moves_a_uid_set_to_a_reception_folder(dovecot, mailbox):
