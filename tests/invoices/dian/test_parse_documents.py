@@ -378,3 +378,20 @@ def test_package_stays_free_of_django_and_reception() -> None:
         "assert not any(m.split('.')[0] in ('django', 'reception') for m in sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[3])
+
+
+@pytest.mark.parametrize("document_type", ["invoice", "credit_note"])
+def test_a_parse_result_crosses_a_process_boundary_unchanged(document_type):
+    """The parse pool's workers answer with pickles; every field must survive, nested ones too."""
+    import pickle
+
+    result = parse_message(build_mail(document_type, seed=7, include_pdf=False).raw)
+    assert result.ok and result.facts is not None
+    assert result.facts.taxes and result.facts.dian_validation is not None and result.checks
+
+    copy = pickle.loads(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301
+
+    assert copy == result
+    assert type(copy.facts.supplier) is Party
+    assert copy.outcome is Outcome.OK
+    assert copy.facts.document_type is DocumentType(document_type)
