@@ -7,6 +7,7 @@ from operator import attrgetter
 from typing import Any
 
 from django.db import connection, connections
+from django.db.backends.utils import CursorWrapper
 from django.db.models import (
     BigIntegerField,
     BooleanField,
@@ -56,6 +57,25 @@ def _preparers(fields: Sequence[Field], *, add: bool) -> list[Callable[[Model], 
     return preparers
 
 
+def _batch_cursor() -> CursorWrapper:
+    """A cursor for the statements below; on PostgreSQL, one that binds values on the server.
+
+    Django's psycopg cursors bind on the client: each row's values are quoted into new SQL text
+    in Python, which the server parses and plans again. Bound on the server, the statement is
+    prepared once per connection and the values go as they are. That is safe for these fixed
+    statements of plain columns; the ORM's own SQL stays on Django's cursors (ticket #20516).
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    import psycopg  # the PostgreSQL driver; SQLite setups never get here
+
+    connection.ensure_connection()
+    raw = psycopg.Cursor(connection.connection)
+    if connection.queries_logged:
+        return connection.make_debug_cursor(raw)
+    return connection.make_cursor(raw)
+
+
 def rows_update(model: type[Model], names: Sequence[str], objects: Sequence[Model]) -> None:
     """Save some fields of many rows: one UPDATE per row, sent as a single executemany
     (pipelined on PostgreSQL).
@@ -74,7 +94,7 @@ def rows_update(model: type[Model], names: Sequence[str], objects: Sequence[Mode
     sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608
     preparers = _preparers(fields, add=False)
     rows = [[prepare(obj) for prepare in preparers] + [obj.pk] for obj in objects]
-    with connection.cursor() as cursor:
+    with _batch_cursor() as cursor:
         cursor.executemany(sql, rows)
 
 
@@ -103,7 +123,7 @@ def rows_insert(
     sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
     preparers = _preparers(fields, add=True)
     rows = [[prepare(obj) for prepare in preparers] for obj in objects]
-    with connection.cursor() as cursor:
+    with _batch_cursor() as cursor:
         cursor.executemany(sql, rows)
     for obj in objects:
         obj._state.adding = False
@@ -129,7 +149,7 @@ def _keys_read(model: type[Model], key: str, values: list, scope: dict) -> dict:
         conditions.append(f"{quote(field.column)} = %s")
         parameters.append(value.pk if isinstance(value, Model) else value)
     found: dict = {}
-    with connection.cursor() as cursor:
+    with _batch_cursor() as cursor:
         for start in range(0, len(values), 500):
             chunk = values[start : start + 500]
             marks = ", ".join(["%s"] * len(chunk))
