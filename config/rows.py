@@ -105,7 +105,8 @@ def rows_insert(
     key: str | None = None,
     scope: dict | None = None,
 ) -> None:
-    """Insert many new rows with one prepared INSERT sent as a single executemany.
+    """Insert many new rows: one COPY on PostgreSQL, one prepared INSERT sent as a single
+    executemany elsewhere.
 
     The statement is built once per call from the model's columns, and each value prepared by
     its field: bulk_create() compiles every field of every row through the SQL compiler, which
@@ -117,14 +118,23 @@ def rows_insert(
     meta = model._meta
     fields = [field for field in meta.concrete_fields if not field.primary_key]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(field.column) for field in fields)
-    marks = ", ".join(["%s"] * len(fields))
-    # Only the model's own quoted names are interpolated; every value is a parameter.
-    sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({marks})"  # noqa: S608
+    table, columns = quote(meta.db_table), ", ".join(quote(field.column) for field in fields)
     preparers = _preparers(fields, add=True)
     rows = [[prepare(obj) for prepare in preparers] for obj in objects]
+    # Only the model's own quoted names are interpolated; every value is a parameter or data.
     with _batch_cursor() as cursor:
-        cursor.executemany(sql, rows)
+        if connection.vendor == "postgresql":
+            # COPY streams the rows in one command: no statement per row to execute, on either
+            # side (an executemany costs the client ~0.1 ms a row in psycopg's pipeline).
+            with (
+                connection.wrap_database_errors,
+                cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+        else:
+            marks = ", ".join(["%s"] * len(fields))
+            cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
     for obj in objects:
         obj._state.adding = False
         obj._state.db = connection.alias

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
+from decimal import Decimal
+
 import pytest
+from django.db import IntegrityError, transaction
 
 from config.rows import rows_insert
+from invoices.models import DocumentTax, ReceivedDocument
 from organizations.services import organization_add
 from reception.models import IncomingMessage
+from tests.factories.documents import ReceivedDocumentFactory
 from tests.factories.mailboxes import make_mailbox
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +60,44 @@ def test_it_refuses_to_read_keys_back_by_a_column_the_database_may_store_differe
 
     with pytest.raises(TypeError, match="plain column"):
         rows_insert(IncomingMessage, rows(mailbox, 1), key="sent_at", scope={"mailbox": mailbox})
+
+
+def test_every_kind_of_value_is_stored_exactly_as_given():
+    """On PostgreSQL the rows stream through COPY, whose text format escapes what it carries."""
+    organization = organization_add(nit="900373115", name="Empresa")[0]
+    awkward = 'Proveedora "Ñandú"\t\\N; línea\nsegunda \\ barra'
+    document = ReceivedDocumentFactory.build(
+        organization=organization,
+        supplier_name=awkward,
+        issue_time=datetime.time(23, 59, 58),
+        payable_amount=Decimal("1234567890.1234"),
+        tax_exclusive_amount=None,
+        warnings=[{"code": "pdf", "message": awkward}],
+        dian_validated=False,
+    )
+
+    rows_insert(ReceivedDocument, [document], key="cufe", scope={"organization": organization})
+    rows_insert(
+        DocumentTax,
+        [DocumentTax(document=document, scheme_id="01", name=awkward, amount=Decimal("-0.01"))],
+    )
+
+    stored = ReceivedDocument.objects.get(pk=document.pk)
+    assert stored.supplier_name == awkward
+    assert stored.issue_time == datetime.time(23, 59, 58)
+    assert stored.payable_amount == Decimal("1234567890.1234")
+    assert stored.tax_exclusive_amount is None
+    assert stored.warnings == [{"code": "pdf", "message": awkward}]
+    assert stored.dian_validated is False
+    assert stored.received_at is not None
+    assert list(stored.taxes.values_list("name", "amount")) == [(awkward, Decimal("-0.01"))]
+
+
+def test_a_row_breaking_a_unique_constraint_is_refused_as_an_integrity_error():
+    mailbox = mailbox_of("900373115")
+    rows_insert(IncomingMessage, rows(mailbox, 2), key="server_key", scope={"mailbox": mailbox})
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        rows_insert(IncomingMessage, rows(mailbox, 3), key="server_key", scope={"mailbox": mailbox})
+
+    assert IncomingMessage.objects.count() == 2
