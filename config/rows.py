@@ -77,8 +77,8 @@ def _batch_cursor() -> CursorWrapper:
 
 
 def rows_update(model: type[Model], names: Sequence[str], objects: Sequence[Model]) -> None:
-    """Save some fields of many rows: one UPDATE per row, sent as a single executemany
-    (pipelined on PostgreSQL).
+    """Save some fields of many rows: on PostgreSQL one UPDATE joined to the values sent as
+    arrays, elsewhere one UPDATE per row sent as a single executemany.
 
     bulk_update() builds a CASE per field and row, whose construction in Python cost more than
     the rest of a batch's decision.
@@ -88,11 +88,27 @@ def rows_update(model: type[Model], names: Sequence[str], objects: Sequence[Mode
     meta = model._meta
     fields = [meta.get_field(name) for name in names]
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     table, key = quote(meta.db_table), quote(meta.pk.column)
-    # Only the model's own quoted names are interpolated; every value is a parameter.
-    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608
     preparers = _preparers(fields, add=False)
+    # Only the model's own quoted names and column types are interpolated; values are parameters.
+    if connection.vendor == "postgresql":
+        # One statement for the batch: each field's values go as one array, joined by key.
+        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in [meta.pk, *fields])
+        aliases = ", ".join(f"v{index}" for index in range(len(fields) + 1))
+        assignments = ", ".join(
+            f"{quote(field.column)} = v.v{index}" for index, field in enumerate(fields, 1)
+        )
+        sql = (
+            f"UPDATE {table} SET {assignments} "  # noqa: S608
+            f"FROM unnest({arrays}) AS v({aliases}) WHERE {key} = v.v0"
+        )
+        columns = [[obj.pk for obj in objects]]
+        columns += [[prepare(obj) for obj in objects] for prepare in preparers]
+        with _batch_cursor() as cursor:
+            cursor.execute(sql, columns)
+        return
+    assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
+    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608
     rows = [[prepare(obj) for prepare in preparers] + [obj.pk] for obj in objects]
     with _batch_cursor() as cursor:
         cursor.executemany(sql, rows)

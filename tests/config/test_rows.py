@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from config.rows import rows_insert
+from config.rows import rows_insert, rows_update
 from invoices.models import DocumentTax, ReceivedDocument
 from organizations.services import organization_add
 from reception.models import IncomingMessage
@@ -101,3 +101,49 @@ def test_a_row_breaking_a_unique_constraint_is_refused_as_an_integrity_error():
         rows_insert(IncomingMessage, rows(mailbox, 3), key="server_key", scope={"mailbox": mailbox})
 
     assert IncomingMessage.objects.count() == 2
+
+
+def test_updated_fields_take_each_rows_own_values_nulls_included():
+    mailbox = mailbox_of("900373115")
+    messages = rows(mailbox, 3)
+    rows_insert(IncomingMessage, messages, key="server_key", scope={"mailbox": mailbox})
+    awkward = 'Asunto "raro"\t{a,b}\\N línea\nsegunda'
+    sent = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC)
+    for index, message in enumerate(messages):
+        message.subject = f"{awkward} {index}"
+        message.attempts = index + 7
+        message.sent_at = None
+        message.reason = "" if index else awkward
+    messages[1].sent_at = sent
+    untouched = rows(mailbox_of("800197268"), 1)
+    rows_insert(
+        IncomingMessage, untouched, key="server_key", scope={"mailbox": untouched[0].mailbox}
+    )
+
+    rows_update(IncomingMessage, ("subject", "attempts", "sent_at", "reason"), messages)
+
+    stored = {
+        row.pk: row for row in IncomingMessage.objects.filter(pk__in=[m.pk for m in messages])
+    }
+    for index, message in enumerate(messages):
+        row = stored[message.pk]
+        assert row.subject == f"{awkward} {index}"
+        assert row.attempts == index + 7
+        assert row.reason == ("" if index else awkward)
+        assert row.sent_at == (sent if index == 1 else None)
+    other = IncomingMessage.objects.get(pk=untouched[0].pk)
+    assert (other.subject, other.attempts) == ("", 0)
+
+
+def test_a_column_set_to_null_on_every_row_is_written():
+    mailbox = mailbox_of("900373115")
+    messages = rows(mailbox, 2)
+    for message in messages:
+        message.sent_at = datetime.datetime(2026, 3, 2, tzinfo=datetime.UTC)
+    rows_insert(IncomingMessage, messages, key="server_key", scope={"mailbox": mailbox})
+    for message in messages:
+        message.sent_at = None
+
+    rows_update(IncomingMessage, ("sent_at",), messages)
+
+    assert list(IncomingMessage.objects.values_list("sent_at", flat=True)) == [None, None]
