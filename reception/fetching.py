@@ -66,6 +66,10 @@ FOLDER_BY_OUTCOME = {
     MessageOutcome.ERROR: FOLDER_ERRORS,
 }
 
+#: Decided IMAP mail leaves INBOX this many messages at a time. The server's work per MOVE
+#: grows with the folder: on an INBOX of thousands, fewer and larger MOVEs cost it less.
+MOVE_EVERY = 1000
+
 #: A POP3 listing is matched against the ledger this many keys per query: a mailbox kept while
 #: Por Activar may list tens of thousands, more than a database takes in one statement.
 KEYS_PER_QUERY = 1000
@@ -330,16 +334,25 @@ class _Fetch:
             return  # nothing new: an idle poll ends here
         uids = session.uids_after(state.last_uid)[: self.max_messages]
         # One batch in flight: while its parse runs in the pool, the next batch is downloaded
-        # and recorded here. Each batch is still recorded, then decided, then moved.
+        # and recorded here. Each batch is still recorded, then decided, then moved; the moves
+        # go MOVE_EVERY messages at a time.
         in_flight: _Started | None = None
+        decided: list[int] = []
         for batch in self._imap_batches(session, uids):
             started = self._imap_start(state, batch)
             if in_flight is not None:
-                self._imap_finish(session, state, in_flight)
+                self._decide(in_flight.recorded, in_flight.parsing())
+                decided += in_flight.uids
+                if len(decided) >= MOVE_EVERY:
+                    self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=decided)
+                    decided = []
             in_flight = started
             self.lock.renew()
         if in_flight is not None:
-            self._imap_finish(session, state, in_flight)
+            self._decide(in_flight.recorded, in_flight.parsing())
+            decided += in_flight.uids
+        if decided:
+            self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=decided)
 
     def _imap_batches(self, session: ImapSession, uids: list[int]) -> Iterator[list]:
         batch = []
@@ -373,11 +386,6 @@ class _Fetch:
         sources = [item.message.raw.name if executor else item.raw for item in recorded]
         parsing = parse_start(sources, executor=executor, limits=self.limits)
         return _Started(recorded, parsing, [fetched.uid for fetched in batch])
-
-    def _imap_finish(self, session: ImapSession, state: FolderState, started: _Started) -> None:
-        """Decide the recorded batch, then move it to its folders."""
-        self._decide(started.recorded, started.parsing())
-        self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=started.uids)
 
     def _adopt_renumbered(self, items: list, state: FolderState) -> list:
         """After a UIDVALIDITY change, a message already recorded under its old number keeps its

@@ -203,6 +203,38 @@ def test_a_run_that_failed_before_moving_is_finished_by_the_next_one(mailbox, do
     assert folder(dovecot, mailbox, "INBOX") == 0
 
 
+def test_decided_mail_leaves_inbox_in_groups_and_all_of_it_by_the_end(
+    mailbox, dovecot, monkeypatch, settings
+):
+    """Fewer, larger MOVEs: the server's work per MOVE grows with the size of INBOX."""
+    from reception import fetching
+    from reception.transports.imap import ImapSession
+
+    settings.RECEPTION_FETCH_BATCH_SIZE = 2
+    monkeypatch.setattr(fetching, "MOVE_EVERY", 3)
+    dovecot.deliver_many(
+        mailbox.username, [build_mail(seed=s, number=f"FE{s}").raw for s in range(1, 8)]
+    )
+    real_move = ImapSession.move
+    moves = []
+
+    def watched_move(self, uids, target):
+        undecided = IncomingMessage.objects.filter(
+            mailbox=mailbox, uid__in=uids, outcome=MessageOutcome.PENDING
+        )
+        moves.append((len(uids), undecided.count()))
+        real_move(self, uids, target)
+
+    monkeypatch.setattr(ImapSession, "move", watched_move)
+    summary = mailbox_fetch(mailbox, trigger="test")
+
+    # Batches of 2, 2, 2, 1: moved after the second batch is decided, then at the end.
+    assert moves == [(4, 0), (3, 0)]
+    assert (summary.seen, summary.documents, summary.moved) == (7, 7, 7)
+    assert folder(dovecot, mailbox, "INBOX") == 0
+    assert folder(dovecot, mailbox, FOLDER_PROCESSED) == 7
+
+
 def test_a_changed_uidvalidity_neither_reimports_nor_loses_mail(mailbox, dovecot):
     built = [build_mail(seed=s, number=f"FE{s}") for s in (1, 2)]
     dovecot.deliver(mailbox.username, built[0].raw)
