@@ -30,8 +30,11 @@ ROOT = Path(settings.BASE_DIR)
 
 
 @pytest.fixture
-def fetched_document(configure_live_mailbox, dovecot):
-    """One invoice fetched for real: a recorded e-mail and a document (XML and PDF) stored."""
+def fetched_document(private_storage_root, configure_live_mailbox, dovecot):
+    """One invoice fetched for real: a recorded e-mail and a document (XML and PDF) stored.
+
+    In a storage of its own: the backup archives the whole storage, and the other test workers
+    write into the shared one meanwhile (tar fails on a folder that changes as it reads it)."""
     mailbox = configure_live_mailbox("imap")
     built = build_mail(seed=1313)
     dovecot.deliver(mailbox.username, built.raw)
