@@ -17,6 +17,7 @@ dates are never text, so negative amounts stay numbers.
 
 import csv
 import datetime
+import functools
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -200,15 +201,23 @@ def xlsx_file(queryset: QuerySet[ReceivedDocument]) -> IO[bytes]:
     return output
 
 
-def _xlsx_value(sheet: "WriteOnlyWorksheet", value: Any) -> Any:
-    from openpyxl.cell.cell import ERROR_CODES, WriteOnlyCell  # loaded by xlsx_file already
+@functools.cache
+def _openpyxl_cells() -> tuple[tuple[str, ...], type]:
+    """openpyxl's error codes and text cell, imported once: an import statement in every cell's
+    call cost ~1 µs, this cached call ~0.06 µs."""
+    from openpyxl.cell.cell import ERROR_CODES, WriteOnlyCell
 
+    return ERROR_CODES, WriteOnlyCell
+
+
+def _xlsx_value(sheet: "WriteOnlyWorksheet", value: Any) -> Any:
+    error_codes, text_cell = _openpyxl_cells()
     if isinstance(value, bool):
         return _("Sí") if value else _("No")
-    if isinstance(value, str) and (is_formula_like(value) or value in ERROR_CODES):
+    if isinstance(value, str) and (is_formula_like(value) or value in error_codes):
         # openpyxl would store "=..." as a formula and "#REF!" as an error: force a text cell,
         # and mark it like a typed leading apostrophe so that editing it keeps it text.
-        cell = WriteOnlyCell(sheet, value)
+        cell = text_cell(sheet, value)
         cell.data_type = "s"
         cell.quotePrefix = True
         return cell
