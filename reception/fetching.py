@@ -9,6 +9,7 @@ each row keeps a second run from recording the same message twice.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -338,21 +339,17 @@ class _Fetch:
         # go MOVE_EVERY messages at a time.
         in_flight: _Started | None = None
         decided: list[int] = []
-        for batch in self._imap_batches(session, uids):
-            started = self._imap_start(state, batch)
+        # A None after the last batch decides the one still in flight and moves what is left.
+        for batch in itertools.chain(self._imap_batches(session, uids), [None]):
+            started = self._imap_start(state, batch) if batch is not None else None
             if in_flight is not None:
                 self._decide(in_flight.recorded, in_flight.parsing())
                 decided += in_flight.uids
-                if len(decided) >= MOVE_EVERY:
-                    self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=decided)
-                    decided = []
+            if decided and (started is None or len(decided) >= MOVE_EVERY):
+                self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=decided)
+                decided = []
             in_flight = started
             self.lock.renew()
-        if in_flight is not None:
-            self._decide(in_flight.recorded, in_flight.parsing())
-            decided += in_flight.uids
-        if decided:
-            self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=decided)
 
     def _imap_batches(self, session: ImapSession, uids: list[int]) -> Iterator[list]:
         batch = []
