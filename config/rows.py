@@ -70,6 +70,7 @@ def _batch_cursor() -> CursorWrapper:
     import psycopg  # the PostgreSQL driver; SQLite setups never get here
 
     connection.ensure_connection()
+    connection.validate_thread_sharing()  # as Django's own cursor() does
     raw = psycopg.Cursor(connection.connection)
     if connection.queries_logged:
         return connection.make_debug_cursor(raw)
