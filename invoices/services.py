@@ -84,12 +84,13 @@ def documents_register(
 
     Returns one Registration per item. A batch at a time: the documents and their taxes are
     bulk-created and notes linked to their invoices (whichever of the two arrived first) with a
-    handful of queries, not a few per document.
+    handful of queries, not a few per document. Inside a caller's transaction it takes no
+    savepoint (two round trips per batch): a failure here fails the caller's whole batch.
     """
     if not items:
         return []
     cufes = [item.parsed.facts.cufe for item in items if item.parsed.ok and item.parsed.facts]
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         registered = dict(
             ReceivedDocument.objects.filter(organization=organization, cufe__in=cufes).values_list(
                 "cufe", "number"

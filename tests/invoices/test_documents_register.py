@@ -5,6 +5,8 @@ import datetime
 from decimal import Decimal
 
 import pytest
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from invoices.dian import DEFAULT_LIMITS, Severity, parse_message
@@ -34,6 +36,20 @@ def test_it_registers_a_document_with_its_taxes_and_says_so(org_a, private_stora
     assert registration.document == ReceivedDocument.objects.get(cufe=invoice.cufe)
     assert registration.document.source_message_id is None
     assert DocumentTax.objects.filter(document=registration.document).exists()
+
+
+def test_inside_its_callers_transaction_it_adds_no_savepoint(org_a, private_storage_root):
+    """The fetch calls it once per batch inside the batch's transaction: a savepoint there
+    would cost two more round trips to the database per batch, and a failure fails the batch
+    anyway."""
+    invoice = build_mail("invoice", seed=11, number="FE11", buyer_nit=BUYER, pdf_size=500)
+
+    with transaction.atomic(), CaptureQueriesContext(connection) as queries:
+        [registration] = documents_register(organization=org_a, items=[_item(invoice)])
+
+    assert registration.outcome == RegistrationOutcome.DOCUMENT
+    assert queries.captured_queries
+    assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"].upper()]
 
 
 def test_the_same_cufe_twice_is_one_document_and_a_duplicate(org_a, private_storage_root):
