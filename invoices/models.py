@@ -33,11 +33,15 @@ class ClaimConcept(models.TextChoices):
 
 
 class ReceivedDocument(models.Model):
+    # No index of its own: every index below that starts with the organization serves it, and
+    # a lone one is what the planner picks on a table without statistics yet (a new client's
+    # first fetch), reading every document of the organization for each batch.
     organization = models.ForeignKey(
         "organizations.Organization",
         on_delete=models.PROTECT,
         related_name="documents",
         verbose_name=_("organización"),
+        db_index=False,
     )
     mailbox = models.ForeignKey(
         "reception.ReceptionMailbox",
@@ -138,6 +142,17 @@ class ReceivedDocument(models.Model):
                 fields=["organization", "goods_received_at"],
                 condition=models.Q(review_status="goods_received"),
                 name="doc_awaiting_decision_idx",
+            ),
+            # Notes that arrived before their invoice, by what they reference (few, whatever
+            # the total): every fetched batch of invoices looks for them.
+            *(
+                models.Index(
+                    fields=["organization", field],
+                    condition=models.Q(referenced_document__isnull=True)
+                    & ~models.Q(document_type=DocumentType.INVOICE),
+                    name=f"doc_note_waiting_{suffix}_idx",
+                )
+                for field, suffix in (("referenced_cufe", "cufe"), ("referenced_number", "number"))
             ),
         ]
 

@@ -217,12 +217,16 @@ def messages_process(
     with transaction.atomic():
         ids = [item.message.pk for item in recorded]
         # Lock the rows: a concurrent re-process of the same message waits, then sees it decided.
-        # Only what the decision needs is read back; the recorded row objects are updated.
-        fresh = dict(
-            IncomingMessage.objects.select_for_update()
-            .filter(pk__in=ids, outcome=MessageOutcome.PENDING)
-            .values_list("pk", "attempts")
-        )
+        # Only what the decision needs is read back; the recorded row objects are updated. The
+        # rows are found by key alone: the outcome's index holds an entry for every row decided
+        # since the last vacuum, and on a ledger without statistics it looked selective.
+        fresh = {
+            pk: attempts
+            for pk, attempts, outcome in IncomingMessage.objects.select_for_update()
+            .filter(pk__in=ids)
+            .values_list("pk", "attempts", "outcome")
+            if outcome == MessageOutcome.PENDING
+        }
         pending: list[tuple[IncomingMessage, ParsedMail]] = []
         for item, result in zip(recorded, parsed, strict=True):
             message = item.message
