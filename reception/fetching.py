@@ -22,9 +22,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.rows import rows_insert
+from config.rows import rows_insert, tables_analyze
 from config.storage import content_save
 from invoices.dian import ParsedMail
+from invoices.models import ReceivedDocument
 from reception.connection import fetch_tokens, mailbox_settings
 from reception.exceptions import MailboxBusy, MailboxUnreachable
 from reception.locks import MailboxLock
@@ -70,6 +71,10 @@ FOLDER_BY_OUTCOME = {
 #: Decided IMAP mail leaves INBOX this many messages at a time. The server's work per MOVE
 #: grows with the folder: on an INBOX of thousands, fewer and larger MOVEs cost it less.
 MOVE_EVERY = 1000
+
+#: A run has the planner's statistics of the tables it grows refreshed once it has recorded
+#: this many messages, then four times as many, and so on (see `tables_analyze`).
+ANALYZE_AFTER = 2000
 
 #: A POP3 listing is matched against the ledger this many keys per query: a mailbox kept while
 #: Por Activar may list tens of thousands, more than a database takes in one statement.
@@ -213,6 +218,7 @@ class _Fetch:
         self.folders_ensured = False
         self.processes = processes
         self.executor: ParsePool | None = None
+        self.analyze_at = ANALYZE_AFTER
         self._stack = ExitStack()
 
     def run(self) -> None:
@@ -279,6 +285,9 @@ class _Fetch:
             if folder_state is not None:
                 folder_state.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
         self.summary.seen += len(rows)
+        if self.summary.seen >= self.analyze_at:
+            tables_analyze(IncomingMessage, ReceivedDocument)
+            self.analyze_at *= 4
         for row, raw in zip(rows, raws, strict=True):
             if raw is None:
                 self.summary.count([row])

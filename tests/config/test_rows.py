@@ -6,9 +6,9 @@ import datetime
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
-from config.rows import rows_insert, rows_update
+from config.rows import rows_insert, rows_update, tables_analyze
 from invoices.models import DocumentTax, ReceivedDocument
 from organizations.services import organization_add
 from reception.models import IncomingMessage
@@ -147,3 +147,17 @@ def test_a_column_set_to_null_on_every_row_is_written():
     rows_update(IncomingMessage, ("sent_at",), messages)
 
     assert list(IncomingMessage.objects.values_list("sent_at", flat=True)) == [None, None]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
+def test_analyzing_gives_the_planner_the_rows_just_inserted():
+    mailbox = mailbox_of("900373115")
+    rows_insert(IncomingMessage, rows(mailbox, 1_500), key="server_key", scope={"mailbox": mailbox})
+
+    tables_analyze(IncomingMessage, ReceivedDocument)
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE relname = %s", [IncomingMessage._meta.db_table]
+        )
+        assert cursor.fetchone()[0] == 1_500

@@ -235,6 +235,32 @@ def test_decided_mail_leaves_inbox_in_groups_and_all_of_it_by_the_end(
     assert folder(dovecot, mailbox, FOLDER_PROCESSED) == 7
 
 
+def test_a_run_that_grows_the_tables_has_their_statistics_refreshed_as_it_goes(
+    mailbox, dovecot, monkeypatch, settings
+):
+    """Without statistics the planner read the whole organization for each batch's queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from reception import fetching
+
+    settings.RECEPTION_FETCH_BATCH_SIZE = 2
+    monkeypatch.setattr(fetching, "ANALYZE_AFTER", 2)
+    dovecot.deliver_many(
+        mailbox.username, [build_mail(seed=s, number=f"FE{s}").raw for s in range(1, 10)]
+    )
+
+    with CaptureQueriesContext(connection) as queries:
+        summary = mailbox_fetch(mailbox, trigger="test")
+
+    analyzed = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("ANALYZE")]
+    assert summary.seen == 9
+    if connection.vendor == "postgresql":  # after 2 and 8 of the 9 messages recorded
+        assert analyzed == ['ANALYZE "reception_incomingmessage", "invoices_receiveddocument"'] * 2
+    else:
+        assert analyzed == []
+
+
 def test_a_changed_uidvalidity_neither_reimports_nor_loses_mail(mailbox, dovecot):
     built = [build_mail(seed=s, number=f"FE{s}") for s in (1, 2)]
     dovecot.deliver(mailbox.username, built[0].raw)
