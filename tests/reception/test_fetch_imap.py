@@ -36,6 +36,11 @@ def folder(dovecot, mailbox, name):
     return dovecot.message_count(mailbox.username, name)
 
 
+def deliver_invoices(dovecot, mailbox, seeds) -> None:
+    """One invoice per seed, numbered FE<seed>, into INBOX."""
+    dovecot.deliver_many(mailbox.username, [build_mail(seed=s, number=f"FE{s}").raw for s in seeds])
+
+
 def test_it_imports_an_invoice_a_credit_note_and_a_debit_note_field_by_field(mailbox, dovecot):
     invoice = build_mail("invoice", seed=1)
     credit = build_mail("credit_note", seed=2)
@@ -180,9 +185,7 @@ def test_an_oversized_message_is_recorded_without_downloading_it(mailbox, doveco
 def test_a_run_that_failed_before_moving_is_finished_by_the_next_one(mailbox, dovecot, monkeypatch):
     from reception.transports.imap import ImapSession
 
-    dovecot.deliver_many(
-        mailbox.username, [build_mail(seed=s, number=f"FE{s}").raw for s in (1, 2)]
-    )
+    deliver_invoices(dovecot, mailbox, (1, 2))
 
     def broken_move(self, uids, target):
         raise ConnectionResetError("connection lost while moving")
@@ -212,9 +215,7 @@ def test_decided_mail_leaves_inbox_in_groups_and_all_of_it_by_the_end(
 
     settings.RECEPTION_FETCH_BATCH_SIZE = 2
     monkeypatch.setattr(fetching, "MOVE_EVERY", 3)
-    dovecot.deliver_many(
-        mailbox.username, [build_mail(seed=s, number=f"FE{s}").raw for s in range(1, 8)]
-    )
+    deliver_invoices(dovecot, mailbox, range(1, 8))
     real_move = ImapSession.move
     moves = []
 
@@ -246,9 +247,7 @@ def test_a_run_that_grows_the_tables_has_their_statistics_refreshed_as_it_goes(
 
     settings.RECEPTION_FETCH_BATCH_SIZE = 2
     monkeypatch.setattr(fetching, "ANALYZE_AFTER", 2)
-    dovecot.deliver_many(
-        mailbox.username, [build_mail(seed=s, number=f"FE{s}").raw for s in range(1, 10)]
-    )
+    deliver_invoices(dovecot, mailbox, range(1, 10))
 
     with CaptureQueriesContext(connection) as queries:
         summary = mailbox_fetch(mailbox, trigger="test")
