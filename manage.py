@@ -13,9 +13,18 @@ def main() -> None:
     try:
         execute_from_command_line(sys.argv)
     finally:
-        # The command is over: without this the interpreter's shutdown runs full collections
-        # over every object Django and the command made, ~80 ms of every command's exit.
-        gc.freeze()
+        finish()
+
+
+def finish() -> None:
+    """Close the database connections, then spare the interpreter's shutdown its full
+    collections over every object Django and the command made (~110 ms of every command's
+    exit). Frozen, a connection caught in a reference cycle would never be closed, only dropped
+    with the process."""
+    from django.db import connections
+
+    connections.close_all()
+    gc.freeze()
 
 
 if __name__ == "__main__":

@@ -30,7 +30,6 @@ import argparse
 import compileall
 import cProfile
 import datetime as dt
-import gc
 import imaplib
 import io
 import json
@@ -745,7 +744,9 @@ def main() -> None:
         else:
             nit, processes, max_messages = rest
             outcome = fetch_child(nit, int(processes), int(max_messages))
-            gc.freeze()  # as manage.py ends every command
+            from manage import finish
+
+            finish()  # as manage.py ends every command
         print(json.dumps(outcome))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
