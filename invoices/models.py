@@ -33,9 +33,8 @@ class ClaimConcept(models.TextChoices):
 
 
 class ReceivedDocument(models.Model):
-    # No index of its own: every index below that starts with the organization serves it, and
-    # a lone one is what the planner picks on a table without statistics yet (a new client's
-    # first fetch), reading every document of the organization for each batch.
+    # No index of its own: the indexes below that start with the organization serve its
+    # lookups, and a fetch's every insert maintained one more.
     organization = models.ForeignKey(
         "organizations.Organization",
         on_delete=models.PROTECT,

@@ -232,9 +232,9 @@ class IncomingMessage(models.Model):
     The unique (mailbox, server_key) makes a re-run after a crash neither lose nor duplicate.
     """
 
-    # No index of its own: the indexes below that start with the mailbox serve it, and a lone
-    # one is what the planner picks on a ledger without statistics yet (a new client's first
-    # fetch), reading every row of the mailbox for each batch.
+    # No index of its own: the indexes below that start with the mailbox serve its lookups, and
+    # a fetch's every insert and decision (which changes an indexed column, so touches every
+    # index) maintained one more.
     mailbox = models.ForeignKey(
         ReceptionMailbox, on_delete=models.CASCADE, related_name="messages", db_index=False
     )
