@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from django.db import connections
 from django.urls import reverse
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
@@ -41,6 +42,10 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Browser]:
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         yield chromium
+        # The test's own ORM calls, made while Playwright's loop runs in this thread, got a
+        # connection of their own (Django keeps one per async context); nothing else closes it,
+        # and the test database could not be dropped at the end of the run while it was open.
+        connections.close_all()
         chromium.close()
 
 
