@@ -122,8 +122,8 @@ def rows_insert(
     key: str | None = None,
     scope: dict | None = None,
 ) -> None:
-    """Insert many new rows: one COPY on PostgreSQL, one prepared INSERT sent as a single
-    executemany elsewhere.
+    """Insert many new rows given as model objects: one COPY on PostgreSQL, one prepared INSERT
+    sent as a single executemany elsewhere.
 
     The statement is built once per call from the model's columns, and each value prepared by
     its field: bulk_create() compiles every field of every row through the SQL compiler, which
@@ -132,12 +132,76 @@ def rows_insert(
     """
     if not objects:
         return
-    meta = model._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    quote = connection.ops.quote_name
-    table, columns = quote(meta.db_table), ", ".join(quote(field.column) for field in fields)
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
     preparers = _preparers(fields, add=True)
-    rows = [[prepare(obj) for prepare in preparers] for obj in objects]
+    _rows_write(model, fields, [[prepare(obj) for prepare in preparers] for obj in objects])
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    if key is None:
+        return
+    found = _keys_read(model, key, [getattr(obj, key) for obj in objects], scope or {})
+    for obj in objects:
+        obj.pk = found[getattr(obj, key)]
+
+
+def values_insert(
+    model: type[Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    key: str | None = None,
+    scope: dict | None = None,
+) -> list[int] | None:
+    """Insert many new rows given as values, without a model object per row.
+
+    Each row holds the values of the fields `names` (attribute names: `organization_id`), in
+    that order; every other field takes its default, worked out once for the statement as a
+    new object would have it (an `auto_now_add` stamp is then the same for the whole call).
+    Building ~40 field values into a model object and reading them out again cost a fetch more
+    than its SQL. With `key`, returns the new primary keys in the rows' order.
+    """
+    if not rows:
+        return [] if key is not None else None
+    meta = model._meta
+    given = [meta.get_field(name) for name in names]
+    if len({field.attname for field in given}) != len(given) or any(
+        field.primary_key or not field.concrete for field in given
+    ):
+        raise ValueError(f"{model.__name__}: each value must be a distinct non-key column")
+    rest = [field for field in meta.concrete_fields if not field.primary_key]
+    rest = [field for field in rest if field not in given]
+    template = model()  # the defaults, prepared once
+    defaults = [prepare(template) for prepare in _preparers(rest, add=True)]
+    real = connections[connection.alias]
+    preparations = [None if type(field) in _PLAIN else field.get_db_prep_save for field in given]
+    if all(prepare is None for prepare in preparations):
+        prepared = [[*row, *defaults] for row in rows]
+    else:
+        prepared = [
+            [
+                *(
+                    value if prepare is None else prepare(value, real)
+                    for value, prepare in zip(row, preparations, strict=True)
+                ),
+                *defaults,
+            ]
+            for row in rows
+        ]
+    _rows_write(model, [*given, *rest], prepared)
+    if key is None:
+        return None
+    position = [field.attname for field in given].index(meta.get_field(key).attname)
+    values = [row[position] for row in rows]
+    found = _keys_read(model, key, values, scope or {})
+    return [found[value] for value in values]
+
+
+def _rows_write(model: type[Model], fields: Sequence[Field], rows: list[list[Any]]) -> None:
+    """Send rows of prepared values for `fields`: COPY on PostgreSQL, executemany elsewhere."""
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    columns = ", ".join(quote(field.column) for field in fields)
     # Only the model's own quoted names are interpolated; every value is a parameter or data.
     with _batch_cursor() as cursor:
         if connection.vendor == "postgresql":
@@ -152,14 +216,6 @@ def rows_insert(
         else:
             marks = ", ".join(["%s"] * len(fields))
             cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({marks})", rows)  # noqa: S608
-    for obj in objects:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-    if key is None:
-        return
-    found = _keys_read(model, key, [getattr(obj, key) for obj in objects], scope or {})
-    for obj in objects:
-        obj.pk = found[getattr(obj, key)]
 
 
 def _keys_read(model: type[Model], key: str, values: list, scope: dict) -> dict:

@@ -22,7 +22,7 @@ from django.db.models.fields.files import FieldFile
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.rows import rows_insert, rows_update
+from config.rows import rows_update, values_insert
 from config.storage import content_save, private_storage
 from invoices.business_days import tacit_acceptance_deadline
 from invoices.dian import DocumentFacts, Limits, Outcome, ParsedMail, Severity, parse_message
@@ -74,7 +74,22 @@ class Registration:
     outcome: RegistrationOutcome
     code: str
     reason: str
-    document: ReceivedDocument | None = None
+    document_id: int | None = None
+
+
+@dataclass(slots=True)
+class _NewDocument:
+    """A document of the batch being registered: its row's values, and what the batch's
+    linking of notes and invoices reads of it (no model object: see `values_insert`)."""
+
+    values: tuple
+    taxes: list[tuple]
+    document_type: str
+    number: str
+    cufe: str
+    referenced_number: str
+    referenced_cufe: str
+    pk: int | None = None
 
 
 def documents_register(
@@ -83,9 +98,9 @@ def documents_register(
     """Register the documents of a batch of parsed e-mails, once per CUFE, in the items' order.
 
     Returns one Registration per item. A batch at a time: the documents and their taxes are
-    bulk-created and notes linked to their invoices (whichever of the two arrived first) with a
-    handful of queries, not a few per document. Inside a caller's transaction it takes no
-    savepoint (two round trips per batch): a failure here fails the caller's whole batch.
+    inserted as rows of values and notes linked to their invoices (whichever of the two arrived
+    first) with a handful of queries, not a few per document. Inside a caller's transaction it
+    takes no savepoint (two round trips per batch): a failure here fails the caller's whole batch.
     """
     if not items:
         return []
@@ -96,32 +111,39 @@ def documents_register(
                 "cufe", "number"
             )
         )
-        answers: list[Registration] = []
-        documents: list[ReceivedDocument] = []
-        taxes: list[list[DocumentTax]] = []
+        decided: list[tuple[RegistrationOutcome, str, str, _NewDocument | None]] = []
+        documents: list[_NewDocument] = []
         for item in items:
             answer = _decide(item, organization, registered)
-            if answer.document is not None:
-                registered[answer.document.cufe] = answer.document.number
-                documents.append(answer.document)
-                taxes.append(_taxes(item.parsed))
-            answers.append(answer)
-        rows_insert(ReceivedDocument, documents, key="cufe", scope={"organization": organization})
-        rows_insert(
+            document = answer[3]
+            if document is not None:
+                registered[document.cufe] = document.number
+                documents.append(document)
+            decided.append(answer)
+        keys = values_insert(
+            ReceivedDocument,
+            DOCUMENT_COLUMNS,
+            [document.values for document in documents],
+            key="cufe",
+            scope={"organization": organization},
+        )
+        for document, pk in zip(documents, keys or (), strict=True):
+            document.pk = pk
+        values_insert(
             DocumentTax,
-            [
-                tax
-                for document, document_taxes in zip(documents, taxes, strict=True)
-                for tax in _attach(document_taxes, document)
-            ],
+            TAX_COLUMNS,
+            [(document.pk, *tax) for document in documents for tax in document.taxes],
         )
         _link_notes(organization.pk, documents)
-    return answers
+    return [
+        Registration(outcome, code, reason, document.pk if document is not None else None)
+        for outcome, code, reason, document in decided
+    ]
 
 
 def _decide(
     item: DocumentItem, organization: Organization, registered: dict[str, str]
-) -> Registration:
+) -> tuple[RegistrationOutcome, str, str, _NewDocument | None]:
     result = item.parsed
     if not result.ok or result.facts is None:
         outcome = (
@@ -129,38 +151,42 @@ def _decide(
             if result.outcome == Outcome.NOT_DIAN
             else RegistrationOutcome.ERROR
         )
-        return Registration(outcome, str(result.outcome), result.reason)
+        return outcome, str(result.outcome), result.reason, None
     facts = result.facts
     wrong_buyer = check_buyer(facts, organization.nit)
     if wrong_buyer:
-        return Registration(
+        return (
             RegistrationOutcome.REJECTED,
             "wrong_buyer",
             _("%(reason)s: el comprador es %(buyer)s y la organización %(nit)s")
             % {"reason": wrong_buyer, "buyer": facts.buyer.nit or "?", "nit": organization.nit},
+            None,
         )
     errors = [check for check in result.checks if check.severity == Severity.ERROR]
     if errors:
-        return Registration(
+        return (
             RegistrationOutcome.ERROR,
             errors[0].code,
             "; ".join(check.message for check in errors),
+            None,
         )
     if facts.cufe in registered:
-        return Registration(
+        return (
             RegistrationOutcome.DUPLICATE,
             "duplicate",
             _("Duplicado: el CUFE %(cufe)s ya está registrado (documento %(number)s)")
             % {"cufe": facts.cufe, "number": registered[facts.cufe]},
+            None,
         )
     if facts.issue_date is None or facts.payable_amount is None:
         missing = _("fecha de emisión") if facts.issue_date is None else _("total a pagar")
-        return Registration(
+        return (
             RegistrationOutcome.ERROR,
             "xml_incomplete",
             _("El documento no trae %(field)s") % {"field": missing},
+            None,
         )
-    return Registration(
+    return (
         RegistrationOutcome.DOCUMENT,
         "ok",
         _("Documento %(number)s registrado") % {"number": facts.number},
@@ -168,48 +194,102 @@ def _decide(
     )
 
 
-def _document(item: DocumentItem, organization: Organization) -> ReceivedDocument:
+#: The fields a registered document's row is given; the others take their defaults.
+DOCUMENT_COLUMNS = (
+    "organization_id",
+    "mailbox_id",
+    "source_message_id",
+    "document_type",
+    "type_code",
+    "number",
+    "cufe",
+    "cufe_scheme",
+    "issue_date",
+    "issue_time",
+    "supplier_nit",
+    "supplier_check_digit",
+    "supplier_name",
+    "buyer_nit",
+    "buyer_check_digit",
+    "buyer_name",
+    "currency",
+    "line_extension_amount",
+    "tax_exclusive_amount",
+    "tax_inclusive_amount",
+    "payable_amount",
+    "tax_amount",
+    "is_test_environment",
+    "dian_validated",
+    "dian_response_code",
+    "referenced_number",
+    "referenced_cufe",
+    "warnings",
+)
+TAX_COLUMNS = (
+    "document_id",
+    "scheme_id",
+    "name",
+    "percent",
+    "taxable_amount",
+    "amount",
+    "is_withholding",
+)
+
+
+def _document(item: DocumentItem, organization: Organization) -> _NewDocument:
     result = item.parsed
     facts = result.facts
     assert facts is not None
     reference = facts.referenced_invoice
     validation = facts.dian_validation
-    document = ReceivedDocument(
-        organization=organization,
-        mailbox_id=item.mailbox_id,
-        source_message_id=item.source_message_id,
-        document_type=DocumentType(facts.document_type.value),
-        type_code=facts.type_code,
-        number=facts.number,
-        cufe=facts.cufe,
-        cufe_scheme=facts.cufe_scheme or "",
-        issue_date=facts.issue_date,
-        issue_time=_bogota_time(facts),
-        supplier_nit=facts.supplier.nit or "",
-        supplier_check_digit=facts.supplier.check_digit or "",
-        supplier_name=facts.supplier.name or "",
-        buyer_nit=facts.buyer.nit or "",
-        buyer_check_digit=facts.buyer.check_digit or "",
-        buyer_name=facts.buyer.name or "",
-        currency=facts.currency or "COP",
-        line_extension_amount=facts.line_extension_amount,
-        tax_exclusive_amount=facts.tax_exclusive_amount,
-        tax_inclusive_amount=facts.tax_inclusive_amount,
-        payable_amount=facts.payable_amount,
-        tax_amount=sum((t.tax_amount or Decimal(0) for t in facts.taxes), Decimal(0)),
-        is_test_environment=facts.is_test_environment,
-        dian_validated=facts.is_dian_validated,
-        dian_response_code=(validation.response_code or "") if validation else "",
-        referenced_number=(reference.number or "") if reference else "",
-        referenced_cufe=(reference.cufe or "") if reference else "",
-        warnings=[
+    document_type = DocumentType(facts.document_type.value)
+    referenced_number = (reference.number or "") if reference else ""
+    referenced_cufe = (reference.cufe or "") if reference else ""
+    # In DOCUMENT_COLUMNS' order. No files here: the XML and the PDF are inside the stored
+    # original e-mail, and document_file() writes them on first use. One file per e-mail on
+    # the fetch's hot path.
+    values = (
+        organization.pk,
+        item.mailbox_id,
+        item.source_message_id,
+        document_type,
+        facts.type_code,
+        facts.number,
+        facts.cufe,
+        facts.cufe_scheme or "",
+        facts.issue_date,
+        _bogota_time(facts),
+        facts.supplier.nit or "",
+        facts.supplier.check_digit or "",
+        facts.supplier.name or "",
+        facts.buyer.nit or "",
+        facts.buyer.check_digit or "",
+        facts.buyer.name or "",
+        facts.currency or "COP",
+        facts.line_extension_amount,
+        facts.tax_exclusive_amount,
+        facts.tax_inclusive_amount,
+        facts.payable_amount,
+        sum((t.tax_amount or Decimal(0) for t in facts.taxes), Decimal(0)),
+        facts.is_test_environment,
+        facts.is_dian_validated,
+        (validation.response_code or "") if validation else "",
+        referenced_number,
+        referenced_cufe,
+        [
             {"code": check.code, "severity": str(check.severity), "message": check.message}
             for check in result.checks
         ],
     )
-    # No files here: the XML and the PDF are inside the stored original e-mail, and
-    # document_file() writes them on first use. One file per e-mail on the fetch's hot path.
-    return document
+    return _NewDocument(
+        values,
+        _taxes(result),
+        document_type,
+        facts.number,
+        facts.cufe,
+        referenced_number,
+        referenced_cufe,
+    )
 
 
 def document_file(document: ReceivedDocument, kind: str) -> FieldFile | None:
@@ -263,30 +343,25 @@ def _file_stem(organization_id: int, cufe: str) -> str:
     return f"documents/{organization_id}/{digest[:2]}/{digest}"
 
 
-def _taxes(result: ParsedMail) -> list[DocumentTax]:
+def _taxes(result: ParsedMail) -> list[tuple]:
+    """The document's tax rows, in TAX_COLUMNS' order after the document's key."""
     facts = result.facts
     assert facts is not None
     return [
-        DocumentTax(
-            scheme_id=line.scheme_id,
-            name=line.scheme_name or TAX_NAMES.get(line.scheme_id, ""),
-            percent=line.percent,
-            taxable_amount=line.taxable_amount,
-            amount=line.tax_amount or Decimal(0),
-            is_withholding=withholding,
+        (
+            line.scheme_id,
+            line.scheme_name or TAX_NAMES.get(line.scheme_id, ""),
+            line.percent,
+            line.taxable_amount,
+            line.tax_amount or Decimal(0),
+            withholding,
         )
         for withholding, lines in ((False, facts.taxes), (True, facts.withholdings))
         for line in lines
     ]
 
 
-def _attach(taxes: list[DocumentTax], document: ReceivedDocument) -> list[DocumentTax]:
-    for tax in taxes:
-        tax.document = document
-    return taxes
-
-
-def _link_notes(organization_id: int, documents: list[ReceivedDocument]) -> None:
+def _link_notes(organization_id: int, documents: list[_NewDocument]) -> None:
     """Point notes at their invoice, whichever of the two arrived first.
 
     A handful of queries per batch, not per note: a fetch of thousands registers notes by the
@@ -295,7 +370,7 @@ def _link_notes(organization_id: int, documents: list[ReceivedDocument]) -> None
     if not documents:
         return
     scope = ReceivedDocument.objects.filter(organization_id=organization_id)
-    linked: list[ReceivedDocument] = []
+    linked: dict[int, int] = {}  # note's key: its invoice's key
     notes = [
         note
         for note in documents
@@ -329,23 +404,29 @@ def _link_notes(organization_id: int, documents: list[ReceivedDocument]) -> None
                 None,
             )
             if invoice_id:
-                note.referenced_document_id = invoice_id
-                linked.append(note)
+                linked[note.pk] = invoice_id
     invoices = {d.cufe: d.pk for d in documents if d.document_type == DocumentType.INVOICE}
     numbers_ = {d.number: d.pk for d in documents if d.document_type == DocumentType.INVOICE}
     if invoices:
         waiting = (
             scope.filter(referenced_document__isnull=True)
             .exclude(document_type=DocumentType.INVOICE)
-            .exclude(pk__in=[note.pk for note in linked])
+            .exclude(pk__in=list(linked))
             .filter(Q(referenced_cufe__in=list(invoices)) | Q(referenced_number__in=list(numbers_)))
             .values_list("pk", "referenced_cufe", "referenced_number")
         )
         for note_id, cufe, number in waiting:
             invoice_id = invoices.get(cufe) or (numbers_.get(number) if not cufe else None)
             if invoice_id:
-                linked.append(ReceivedDocument(pk=note_id, referenced_document_id=invoice_id))
-    rows_update(ReceivedDocument, ("referenced_document",), linked)
+                linked[note_id] = invoice_id
+    rows_update(
+        ReceivedDocument,
+        ("referenced_document",),
+        [
+            ReceivedDocument(pk=note, referenced_document_id=invoice)
+            for note, invoice in linked.items()
+        ],
+    )
 
 
 # --- Review: the buyer's RADIAN events ---------------------------------------------------------

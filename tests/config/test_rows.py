@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from config.rows import rows_insert, rows_update, tables_analyze
+from config.rows import rows_insert, rows_update, tables_analyze, values_insert
 from invoices.models import DocumentTax, ReceivedDocument
 from organizations.services import organization_add
 from reception.models import IncomingMessage
@@ -161,3 +161,60 @@ def test_analyzing_gives_the_planner_the_rows_just_inserted():
             "SELECT reltuples FROM pg_class WHERE relname = %s", [IncomingMessage._meta.db_table]
         )
         assert cursor.fetchone()[0] == 1_500
+
+
+def test_rows_given_as_values_store_them_exactly_and_take_the_defaults_for_the_rest():
+    organization = organization_add(nit="900373115", name="Empresa")[0]
+    awkward = 'Proveedora "Ñandú"\t\\N; línea\nsegunda \\ barra'
+    names = ("organization_id", "document_type", "number", "cufe", "issue_date", "issue_time")
+    names += ("supplier_nit", "supplier_name", "buyer_nit", "payable_amount", "warnings")
+    base = (organization.pk, "invoice")
+    values = (datetime.date(2026, 3, 2), datetime.time(23, 59, 58), "900", awkward, "800")
+    rows = [
+        (*base, "FE1", "c1", *values, Decimal("1234567890.1234"), [{"message": awkward}]),
+        (*base, "FE2", "c2", *values, Decimal("-0.01"), []),
+    ]
+
+    keys = values_insert(
+        ReceivedDocument, names, rows, key="cufe", scope={"organization": organization}
+    )
+
+    first, second = (ReceivedDocument.objects.get(pk=pk) for pk in keys)
+    assert (first.number, second.number) == ("FE1", "FE2")
+    assert first.supplier_name == awkward
+    assert first.issue_time == datetime.time(23, 59, 58)
+    assert (first.payable_amount, second.payable_amount) == (
+        Decimal("1234567890.1234"),
+        Decimal("-0.01"),
+    )
+    assert (first.warnings, second.warnings) == ([{"message": awkward}], [])
+    # Every field not given is as a new object would have it.
+    assert first.received_at == second.received_at is not None
+    assert (first.currency, first.review_status, first.dian_validated) == ("COP", "pending", False)
+    assert (first.tax_exclusive_amount, first.referenced_document_id, first.xml_file.name) == (
+        None,
+        None,
+        "",
+    )
+
+
+def test_keys_of_rows_given_as_values_come_back_in_their_order_within_their_scope():
+    mine, theirs = mailbox_of("900373115"), mailbox_of("800197268")
+    names = ("mailbox_id", "server_key", "uid")
+    values_insert(IncomingMessage, names, [(theirs.pk, "imap:INBOX:1:2", 2)])
+    rows = [(mine.pk, f"imap:INBOX:1:{uid}", uid) for uid in (3, 1, 2)]
+
+    keys = values_insert(IncomingMessage, names, rows, key="server_key", scope={"mailbox": mine})
+
+    assert [IncomingMessage.objects.get(pk=pk).uid for pk in keys] == [3, 1, 2]
+    assert IncomingMessage.objects.get(pk=keys[2]).mailbox_id == mine.pk
+    assert values_insert(IncomingMessage, names, [], key="server_key") == []
+
+
+def test_rows_given_as_values_name_each_column_once_and_never_the_key():
+    mailbox = mailbox_of("900373115")
+
+    for names in (("mailbox_id", "mailbox"), ("id", "mailbox_id")):
+        with pytest.raises(ValueError, match="distinct non-key column"):
+            values_insert(IncomingMessage, names, [(mailbox.pk, mailbox.pk)])
+    assert not IncomingMessage.objects.exists()
