@@ -243,7 +243,14 @@ def _keys_read(model: type[Model], key: str, values: list, scope: dict) -> dict:
                 f"FROM {quote(meta.db_table)} WHERE {where}",
                 [*parameters, *chunk],
             )
-            found.update(cursor.fetchall())
+            fetched = cursor.fetchall()
+            if len(fetched) != len(set(chunk)):
+                # Another row with the same key in scope: its key must not be taken for ours.
+                raise ValueError(
+                    f"{model.__name__}.{key}: {len(fetched)} rows for {len(set(chunk))} keys; "
+                    "the key must be unique within its scope"
+                )
+            found.update(fetched)
     return found
 
 

@@ -55,6 +55,16 @@ def test_the_same_key_in_another_scope_is_not_taken_for_the_new_row():
     }
 
 
+def test_a_key_read_back_without_its_scope_is_refused_rather_than_guessed():
+    """Read back by key alone, another mailbox's row with the same key would answer too: which
+    of the two keys the new row got would depend on the order the database returns them."""
+    mine, theirs = mailbox_of("900373115"), mailbox_of("800197268")
+    rows_insert(IncomingMessage, rows(theirs, 1), key="server_key", scope={"mailbox": theirs})
+
+    with pytest.raises(ValueError, match="unique within its scope"), transaction.atomic():
+        rows_insert(IncomingMessage, rows(mine, 1), key="server_key")
+
+
 def test_it_refuses_to_read_keys_back_by_a_column_the_database_may_store_differently():
     mailbox = mailbox_of("900373115")
 

@@ -29,7 +29,7 @@ _NAME_OR_BYTES = (
 )
 _ANONYMOUS_FILE = "TemporaryFile has no name on POSIX: its suffix is never seen"
 _FACTS_ONLY_WHEN_OK = "the parser sets facts only on an OK result, so `ok` alone decides"
-_TOGETHER = "both lists are appended to together, one entry each: their lengths never differ"
+_KEYS_PER_DOCUMENT = "values_insert returns one key per row it was given: the lengths never differ"
 _SAME_BYTES = "the file's name is its bytes' hash: writing it again writes the same bytes there"
 _RAWS_BESIDE_ROWS = "rows and raws are appended to together: their lengths never differ"
 _CANDIDATES_REFILTERED = (
@@ -133,17 +133,20 @@ EQUIVALENT: dict[str, str] = {
     # registration
     "invoices.services.x__decide__mutmut_2": _FACTS_ONLY_WHEN_OK,
     "invoices.services.x_documents_register__mutmut_3": _FACTS_ONLY_WHEN_OK,
-    "invoices.services.x_documents_register__mutmut_13": (
+    "invoices.services.x_documents_register__mutmut_4": (
+        "None is as false as False: no savepoint either way"
+    ),
+    "invoices.services.x_documents_register__mutmut_15": (
         "the organization's CUFEs are only looked up by this batch's CUFEs: loading all of "
         "them answers the same"
     ),
-    "invoices.services.x_documents_register__mutmut_52": _TOGETHER,
-    "invoices.services.x_documents_register__mutmut_55": _TOGETHER,
-    "invoices.services.x_documents_register__mutmut_56": _TOGETHER,
-    "invoices.services.x__document__mutmut_74": (
+    "invoices.services.x_documents_register__mutmut_52": _KEYS_PER_DOCUMENT,
+    "invoices.services.x_documents_register__mutmut_55": _KEYS_PER_DOCUMENT,
+    "invoices.services.x_documents_register__mutmut_57": _KEYS_PER_DOCUMENT,
+    "invoices.services.x__document__mutmut_31": (
         "a document without a buyer NIT is rejected before it is built"
     ),
-    "invoices.services.x__document__mutmut_85": (
+    "invoices.services.x__document__mutmut_42": (
         "a sum of Decimals started at 0 is the same Decimal; with no taxes 0 is stored as 0.00"
     ),
     "invoices.services.x__link_notes__mutmut_26": _CANDIDATES_REFILTERED,

@@ -162,3 +162,23 @@ def test_an_invoice_that_cites_another_invoice_is_never_made_its_note(org_a, pri
     assert ReceivedDocument.objects.get(number="FE9").referenced_cufe == earlier.cufe
     assert ReceivedDocument.objects.get(number="FE11").referenced_cufe == later.cufe
     assert not ReceivedDocument.objects.filter(referenced_document__isnull=False).exists()
+
+
+def test_a_note_that_writes_its_invoices_number_differently_is_linked_by_its_cufe(
+    org_a, private_storage_root
+):
+    """Issuers write a referenced number their own way ("FE-12" for FE12); the CUFE is exact."""
+    mailbox = make_mailbox(org_a)
+    invoice = _invoice("FE12", 12)
+    spec = make_spec(
+        "credit_note",
+        number="NC12",
+        buyer_nit=BUYER,
+        referenced_number="FE-12",
+        referenced_cufe=invoice.cufe,
+    )
+    _process(mailbox, [invoice])
+
+    _process(mailbox, [build_mail("credit_note", seed=22, spec=spec, pdf_size=500)], start=10)
+
+    assert _referenced("NC12").number == "FE12"
