@@ -412,10 +412,16 @@ def _link_notes(organization_id: int, documents: list[_NewDocument]) -> None:
             scope.filter(referenced_document__isnull=True)
             .exclude(document_type=DocumentType.INVOICE)
             .exclude(pk__in=list(linked))
-            .filter(Q(referenced_cufe__in=list(invoices)) | Q(referenced_number__in=list(numbers_)))
+            .order_by()
             .values_list("pk", "referenced_cufe", "referenced_number")
         )
-        for note_id, cufe, number in waiting:
+        # Two lookups joined by UNION, not one with OR: OR'ed lists of this size made
+        # PostgreSQL's planner test each of their values against the partial indexes' conditions
+        # (~7 ms of planning a batch, for a query that runs in half a millisecond).
+        by_cufe = waiting.filter(referenced_cufe__in=list(invoices))
+        for note_id, cufe, number in by_cufe.union(
+            waiting.filter(referenced_number__in=list(numbers_))
+        ):
             invoice_id = invoices.get(cufe) or (numbers_.get(number) if not cufe else None)
             if invoice_id:
                 linked[note_id] = invoice_id
