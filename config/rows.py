@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
+import json
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from operator import attrgetter
 from typing import Any
+from uuid import UUID
 
 from django.db import connection, connections
 from django.db.backends.utils import CursorWrapper
@@ -57,6 +61,19 @@ def _preparers(fields: Sequence[Field], *, add: bool) -> list[Callable[[Model], 
     return preparers
 
 
+def _json_scalar(value: Any) -> Any:
+    """A prepared value JSON has no type for, as the text its column's type reads back."""
+    if isinstance(value, datetime.date | datetime.time):  # datetimes are dates
+        return value.isoformat()
+    if isinstance(value, Decimal | UUID):
+        return str(value)  # exact: never through a float
+    from psycopg.types.json import Json, Jsonb  # only PostgreSQL's batches get here
+
+    if isinstance(value, Json | Jsonb):  # a JSONField's value, as Django's preparation wraps it
+        return value.obj
+    raise TypeError(f"{type(value).__name__} cannot be sent in a batch update")
+
+
 def _batch_cursor() -> CursorWrapper:
     """A cursor for the statements below; on PostgreSQL, one that binds values on the server.
 
@@ -78,8 +95,8 @@ def _batch_cursor() -> CursorWrapper:
 
 
 def rows_update(model: type[Model], names: Sequence[str], objects: Sequence[Model]) -> None:
-    """Save some fields of many rows: on PostgreSQL one UPDATE joined to the values sent as
-    arrays, elsewhere one UPDATE per row sent as a single executemany.
+    """Save some fields of many rows: on PostgreSQL one UPDATE joined to the rows sent as one
+    JSON array, elsewhere one UPDATE per row sent as a single executemany.
 
     bulk_update() builds a CASE per field and row, whose construction in Python cost more than
     the rest of a batch's decision.
@@ -91,22 +108,25 @@ def rows_update(model: type[Model], names: Sequence[str], objects: Sequence[Mode
     quote = connection.ops.quote_name
     table, key = quote(meta.db_table), quote(meta.pk.column)
     preparers = _preparers(fields, add=False)
-    # Only the model's own quoted names and column types are interpolated; values are parameters.
+    # Only the model's own quoted names are interpolated; values are parameters.
     if connection.vendor == "postgresql":
-        # One statement for the batch: each field's values go as one array, joined by key.
-        arrays = ", ".join(f"%s::{field.db_type(connection)}[]" for field in [meta.pk, *fields])
-        aliases = ", ".join(f"v{index}" for index in range(len(fields) + 1))
+        # PostgreSQL reads the JSON array as records of the table's own row type, each column
+        # converted by its type's input. One array per field (UPDATE ... FROM unnest) cost the
+        # client ~60 µs a row to prepare and dump, against ~20 µs as JSON.
         assignments = ", ".join(
-            f"{quote(field.column)} = v.v{index}" for index, field in enumerate(fields, 1)
+            f"{quote(field.column)} = v.{quote(field.column)}" for field in fields
         )
         sql = (
-            f"UPDATE {table} SET {assignments} "  # noqa: S608
-            f"FROM unnest({arrays}) AS v({aliases}) WHERE {key} = v.v0"
+            f"UPDATE {table} AS t SET {assignments} "  # noqa: S608
+            f"FROM json_populate_recordset(NULL::{table}, %s::json) AS v WHERE t.{key} = v.{key}"
         )
-        columns = [[obj.pk for obj in objects]]
-        columns += [[prepare(obj) for obj in objects] for prepare in preparers]
+        columns = [meta.pk.column, *(field.column for field in fields)]
+        rows = [
+            dict(zip(columns, [obj.pk, *(prepare(obj) for prepare in preparers)], strict=True))
+            for obj in objects
+        ]
         with _batch_cursor() as cursor:
-            cursor.execute(sql, columns)
+            cursor.execute(sql, [json.dumps(rows, default=_json_scalar, separators=(",", ":"))])
         return
     assignments = ", ".join(f"{quote(field.column)} = %s" for field in fields)
     sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608

@@ -228,3 +228,39 @@ def test_rows_given_as_values_name_each_column_once_and_never_the_key():
         with pytest.raises(ValueError, match="distinct non-key column"):
             values_insert(IncomingMessage, names, [(mailbox.pk, mailbox.pk)])
     assert not IncomingMessage.objects.exists()
+
+
+def test_updated_fields_of_every_kind_keep_their_exact_values():
+    """On PostgreSQL the rows go as JSON: amounts must not pass through a float, and dates,
+    times and JSON documents must come back as they were given."""
+    organization = organization_add(nit="900373115", name="Empresa")[0]
+    documents = ReceivedDocumentFactory.create_batch(2, organization=organization)
+    awkward = 'Proveedora "Ñandú"\t{a,b}\\N; línea\nsegunda \\ barra'
+    first, second = documents
+    # 22 significant digits on PostgreSQL, beyond any float; SQLite keeps decimals as floats.
+    exact = "1234567890123456.123456" if connection.vendor == "postgresql" else "12345.123456"
+    first.payable_amount = Decimal(exact)
+    first.tax_exclusive_amount = None
+    first.issue_date = datetime.date(2026, 2, 28)
+    first.issue_time = datetime.time(23, 59, 58, 123456)
+    first.goods_received_at = datetime.datetime(2026, 3, 2, 10, 0, 1, 5, tzinfo=datetime.UTC)
+    first.warnings = [{"code": "x", "message": awkward, "n": 1}]
+    first.supplier_name = awkward
+    second.payable_amount = Decimal("-0.000001")
+    second.warnings = []
+    second.referenced_document = first
+    names = ("payable_amount", "tax_exclusive_amount", "issue_date", "issue_time")
+    names += ("goods_received_at", "warnings", "supplier_name", "referenced_document")
+
+    rows_update(ReceivedDocument, names, documents)
+
+    stored = ReceivedDocument.objects.get(pk=first.pk)
+    assert stored.payable_amount == Decimal(exact)
+    assert stored.tax_exclusive_amount is None
+    assert (stored.issue_date, stored.issue_time) == (first.issue_date, first.issue_time)
+    assert stored.goods_received_at == first.goods_received_at
+    assert stored.warnings == [{"code": "x", "message": awkward, "n": 1}]
+    assert stored.supplier_name == awkward
+    other = ReceivedDocument.objects.get(pk=second.pk)
+    assert other.payable_amount == Decimal("-0.000001")
+    assert (other.warnings, other.referenced_document_id) == ([], first.pk)
