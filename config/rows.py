@@ -183,6 +183,46 @@ def values_insert(
     """
     if not rows:
         return [] if key is not None else None
+    _values_write(model, names, rows)
+    if key is None:
+        return None
+    return _keys_in_order(model, names, rows, key, scope)
+
+
+def values_insert_loaded(
+    model: type[Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    key: str,
+    scope: dict | None = None,
+) -> list[Model]:
+    """values_insert() of whole rows (`names`: every field but the primary key), answering with
+    them as model objects for the caller to go on with, built as the ORM builds the rows it
+    loads (Model.from_db): a third of the cost of constructing each object field by field.
+
+    Whole rows, so that no object shares a default (a list, a file) with another.
+    """
+    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
+    if {model._meta.get_field(name).attname for name in names} != {f.attname for f in fields}:
+        raise ValueError(f"{model.__name__}: a loaded row needs a value for every field")
+    if not rows:
+        return []
+    _values_write(model, names, rows)
+    keys = _keys_in_order(model, names, rows, key, scope)
+    # from_db() takes a whole row's values in the model's field order.
+    position = {model._meta.get_field(name).attname: index for index, name in enumerate(names)}
+    order = [position.get(field.attname) for field in model._meta.concrete_fields]
+    return [
+        model.from_db(
+            connection.alias, None, [pk if index is None else row[index] for index in order]
+        )
+        for pk, row in zip(keys, rows, strict=True)
+    ]
+
+
+def _values_write(model: type[Model], names: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Prepare the given values, add the other fields' defaults and write the rows."""
     meta = model._meta
     given = [meta.get_field(name) for name in names]
     if len({field.attname for field in given}) != len(given) or any(
@@ -209,9 +249,17 @@ def values_insert(
             for row in rows
         ]
     _rows_write(model, [*given, *rest], prepared)
-    if key is None:
-        return None
-    position = [field.attname for field in given].index(meta.get_field(key).attname)
+
+
+def _keys_in_order(
+    model: type[Model],
+    names: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    key: str,
+    scope: dict | None,
+) -> list[int]:
+    attname = model._meta.get_field(key).attname
+    position = [model._meta.get_field(name).attname for name in names].index(attname)
     values = [row[position] for row in rows]
     found = _keys_read(model, key, values, scope or {})
     return [found[value] for value in values]

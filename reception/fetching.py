@@ -22,7 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.rows import rows_insert, tables_analyze
+from config.rows import tables_analyze, values_insert_loaded
 from config.storage import content_save
 from invoices.dian import ParsedMail
 from invoices.models import ReceivedDocument
@@ -67,6 +67,29 @@ FOLDER_BY_OUTCOME = {
     MessageOutcome.REJECTED: FOLDER_ERRORS,
     MessageOutcome.ERROR: FOLDER_ERRORS,
 }
+
+#: A new ledger row's every field, as `_Fetch._record` writes them.
+_LEDGER_COLUMNS = (
+    "mailbox_id",
+    "server_key",
+    "folder",
+    "uidvalidity",
+    "uid",
+    "size",
+    "sha256",
+    "raw",
+    "outcome",
+    "reason_code",
+    "reason",
+    "processed_at",
+    "server_state",
+    "received_at",
+    "attempts",
+    "message_id",
+    "sender",
+    "subject",
+    "sent_at",
+)
 
 #: Decided IMAP mail leaves INBOX this many messages at a time. The server's work per MOVE
 #: grows with the folder: on an INBOX of thousands, fewer and larger MOVEs cost it less.
@@ -258,37 +281,46 @@ class _Fetch:
 
         Too-large messages (raw None) are recorded as errors without their bytes.
         """
-        recorded: list[RecordedMessage] = []
-        rows: list[IncomingMessage] = []
+        now = timezone.now()
+        rows: list[tuple] = []
         raws: list[bytes | None] = []
         for item in items:
-            raw = item.raw
-            row = IncomingMessage(
-                mailbox=self.mailbox, server_key=item.server_key, size=item.size, **item.fields
-            )
+            raw, fields = item.raw, item.fields
+            outcome, code, reason, processed_at = MessageOutcome.PENDING, "", "", None
+            digest = name = ""
             if raw is None:
-                row.outcome = MessageOutcome.ERROR
-                row.reason_code = "too_large"
-                row.reason = _(
+                outcome, code, processed_at = MessageOutcome.ERROR, "too_large", now
+                reason = _(
                     "El correo pesa %(size).1f MB; el máximo configurado es %(max).0f MB"
                 ) % {"size": item.size / 2**20, "max": self.max_size / 2**20}
-                row.processed_at = timezone.now()
             else:
-                row.sha256 = item.sha256 or hashlib.sha256(raw).hexdigest()
-                row.raw.name = content_save(
-                    _raw_name(self.mailbox.pk, row.sha256), raw, keep_existing=True
-                )
-            rows.append(row)
+                digest = item.sha256 or hashlib.sha256(raw).hexdigest()
+                name = content_save(_raw_name(self.mailbox.pk, digest), raw, keep_existing=True)
+            # In _LEDGER_COLUMNS' order; the envelope's four are read when the message is parsed.
+            mailbox_id, key = self.mailbox.pk, item.server_key
+            folder, uidvalidity, uid = (fields.get(n) for n in ("folder", "uidvalidity", "uid"))
+            rows.append(
+                (mailbox_id, key, folder or "", uidvalidity, uid, item.size, digest, name,
+                 outcome, code, reason, processed_at, ServerState.ON_SERVER, now, 0,
+                 "", "", "", None)
+            )  # fmt: skip
             raws.append(raw)
         with transaction.atomic():
-            rows_insert(IncomingMessage, rows, key="server_key", scope={"mailbox": self.mailbox})
+            messages = values_insert_loaded(
+                IncomingMessage,
+                _LEDGER_COLUMNS,
+                rows,
+                key="server_key",
+                scope={"mailbox": self.mailbox},
+            )
             if folder_state is not None:
                 folder_state.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
-        self.summary.seen += len(rows)
+        self.summary.seen += len(messages)
         if self.summary.seen >= self.analyze_at:
             tables_analyze(IncomingMessage, ReceivedDocument)
             self.analyze_at *= 4
-        for row, raw in zip(rows, raws, strict=True):
+        recorded: list[RecordedMessage] = []
+        for row, raw in zip(messages, raws, strict=True):
             if raw is None:
                 self.summary.count([row])
             else:

@@ -8,7 +8,13 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from config.rows import rows_insert, rows_update, tables_analyze, values_insert
+from config.rows import (
+    rows_insert,
+    rows_update,
+    tables_analyze,
+    values_insert,
+    values_insert_loaded,
+)
 from invoices.models import DocumentTax, ReceivedDocument
 from organizations.services import organization_add
 from reception.models import IncomingMessage
@@ -264,3 +270,46 @@ def test_updated_fields_of_every_kind_keep_their_exact_values():
     other = ReceivedDocument.objects.get(pk=second.pk)
     assert other.payable_amount == Decimal("-0.000001")
     assert (other.warnings, other.referenced_document_id) == ([], first.pk)
+
+
+LEDGER = ("server_key", "mailbox_id", "uid", "size", "folder", "uidvalidity", "message_id")
+LEDGER += ("sender", "subject", "sent_at", "sha256", "raw", "outcome", "reason_code", "reason")
+LEDGER += ("server_state", "received_at", "processed_at", "attempts")
+
+
+def test_whole_rows_come_back_as_objects_with_their_keys_whatever_the_order_of_names():
+    mailbox = mailbox_of("900373115")
+    now = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC)
+    rows = [
+        (f"imap:INBOX:1:{uid}", mailbox.pk, uid, uid * 10, "INBOX", 1, "", "", "", None,
+         "a" * 64, f"mail/{uid}.eml", "pending", "", "", "on_server", now, None, 0)
+        for uid in (2, 1)
+    ]  # fmt: skip
+
+    loaded = values_insert_loaded(
+        IncomingMessage, LEDGER, rows, key="server_key", scope={"mailbox": mailbox}
+    )
+
+    assert [(message.uid, message.size, message.raw.name) for message in loaded] == [
+        (2, 20, "mail/2.eml"),
+        (1, 10, "mail/1.eml"),
+    ]
+    for message in loaded:
+        stored = IncomingMessage.objects.get(pk=message.pk)
+        assert (stored.uid, stored.server_key, stored.received_at) == (
+            message.uid,
+            message.server_key,
+            now,
+        )
+        assert not message._state.adding
+
+
+def test_objects_are_only_loaded_from_whole_rows():
+    """A field left to its default would be shared by every object (a list, a file)."""
+    mailbox = mailbox_of("900373115")
+
+    with pytest.raises(ValueError, match="every field"):
+        values_insert_loaded(
+            IncomingMessage, ("mailbox_id", "server_key"), [(mailbox.pk, "k")], key="server_key"
+        )
+    assert not IncomingMessage.objects.exists()

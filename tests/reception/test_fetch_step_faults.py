@@ -73,14 +73,14 @@ def stop_at(
 #: (owner, attribute) of each step; the owner is looked up late, when the test runs.
 IMAP_STEPS = {
     "store": (lambda: fetching, "content_save"),
-    "rows": (lambda: fetching, "rows_insert"),
+    "rows": (lambda: fetching, "values_insert_loaded"),
     "cursor": (lambda: FolderState, "save"),
     "decide": (lambda: fetching, "messages_process"),
     "move": (lambda: ImapSession, "move"),
 }
 POP3_STEPS = {
     "store": (lambda: fetching, "content_save"),
-    "rows": (lambda: fetching, "rows_insert"),
+    "rows": (lambda: fetching, "values_insert_loaded"),
     "decide": (lambda: fetching, "messages_process"),
     "backup": (lambda: fetching, "message_backup"),
     "delete": (lambda: Pop3Session, "delete"),
@@ -142,7 +142,7 @@ def test_the_cursor_never_passes_rows_that_were_not_committed(
     raws, _cufes = corpus()
     mailbox = configure_live_mailbox("imap")
     dovecot.deliver_many(mailbox.username, raws)
-    stop_at(monkeypatch, fetching, "rows_insert", call=2, after=True)
+    stop_at(monkeypatch, fetching, "values_insert_loaded", call=2, after=True)
 
     with pytest.raises(Stopped):
         mailbox_fetch(mailbox, trigger="test")
