@@ -10,6 +10,7 @@ organization's document is a 404, so its existence does not leak. Documents are 
 from __future__ import annotations
 
 import datetime
+from types import ModuleType
 from typing import Any
 
 from django.contrib import admin, messages
@@ -37,7 +38,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
 from config.storage import private_storage
-from invoices import radian_services, services
+from invoices import services
 from invoices.business_days import business_days_left, goods_received_window
 from invoices.display import PRETTY_XML_MAX_BYTES, format_amount, pretty_xml
 from invoices.exceptions import ReviewRefused
@@ -57,6 +58,15 @@ from organizations.scoping import allows_anywhere, scope_queryset
 
 def _start_of_day(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+
+
+def _radian() -> ModuleType:
+    """The RADIAN services, imported when a review step needs them: they bring the signing
+    stack (signxml, cryptography's X.509), ~45 ms that every command and worker loading the
+    admin would otherwise pay."""
+    from invoices import radian_services
+
+    return radian_services
 
 
 class TacitAcceptanceFilter(admin.SimpleListFilter):
@@ -483,7 +493,7 @@ class ReceivedDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         if needs_confirmation and not data["confirmed"]:
             return self._review_confirmation(request, document, action, form)
         try:
-            if radian_services.radian_enabled(document.organization_id):
+            if _radian().radian_enabled(document.organization_id):
                 return self._review_to_dian(request, document, action, data, change_url)
             done = _apply_review(action, document=document, actor=request.user, data=data)
         except ReviewRefused as refused:
@@ -498,7 +508,7 @@ class ReceivedDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         self, request: HttpRequest, document: ReceivedDocument, action: str, data: dict, url: str
     ) -> HttpResponse:
         """With DIAN credentials the step is an event: signed, queued, applied once registered."""
-        event = radian_services.radian_event_request(
+        event = _radian().radian_event_request(
             document=document,
             actor=request.user,
             code=REVIEW_CODES[action],

@@ -18,7 +18,6 @@ from django.utils.translation import gettext_lazy
 
 from invoices.models import DianCredentials, RadianEvent
 from invoices.radian_forms import DianCredentialsForm
-from invoices.radian_services import dian_credentials_configure
 from organizations.admin import OrganizationScopedAdminMixin
 from organizations.models import Organization
 from organizations.roles import Action
@@ -110,6 +109,8 @@ class DianCredentialsAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         return super().get_form(request, obj, change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        from invoices.radian_services import dian_credentials_configure  # as admin._radian()
+
         saved = dian_credentials_configure(
             organization=form.organization,
             data=form.cleaned_data,

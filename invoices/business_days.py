@@ -9,13 +9,15 @@ move every year (Ley Emiliani, Semana Santa), so they come from the `holidays` p
 import datetime
 from functools import lru_cache
 
-import holidays
-
 TACIT_ACCEPTANCE_BUSINESS_DAYS = 3
 
 
 @lru_cache(maxsize=32)
 def _colombian_holidays(year: int) -> frozenset[datetime.date]:
+    # Imported on first use: every command and worker that loads the admin would otherwise pay
+    # ~25 ms for it, and most (a fetch, a check) never count a business day.
+    import holidays
+
     return frozenset(holidays.country_holidays("CO", years=year))
 
 

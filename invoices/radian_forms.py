@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from invoices.dian.certificates import CertificateProblem, load_pkcs12, nit_match, validity_problem
 from invoices.models import DianCredentials, DianEnvironment
 
 #: A PKCS#12 bigger than this is not a signing certificate.
@@ -99,6 +98,15 @@ class DianCredentialsForm(forms.ModelForm):
         return data
 
     def _judge_certificate(self, certificate: bytes, password: str) -> None:
+        # The certificate stack (cryptography's X.509) loads when a certificate is judged, not
+        # with the admin: every command and worker would otherwise pay ~25 ms for it.
+        from invoices.dian.certificates import (
+            CertificateProblem,
+            load_pkcs12,
+            nit_match,
+            validity_problem,
+        )
+
         try:
             identity = load_pkcs12(certificate, password)
         except CertificateProblem as problem:
