@@ -167,20 +167,20 @@ EQUIVALENT: dict[str, str] = {
     "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_44": _IN_PROCESS,
     "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_40": _NAME_OR_BYTES,
     "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_41": _NAME_OR_BYTES,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_43": _SAME_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_38": _SAME_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_41": _SAME_BYTES,
     "reception.fetching.xǁ_Fetchǁ_record__mutmut_46": _SAME_BYTES,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_51": _SAME_BYTES,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_47": (
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_42": (
         "nothing reads or removes stored mail by its folder: each row names its own file, "
         "and the same bytes are the same file either way"
     ),
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_67": (
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_80": (
         "the folder state is the fetch's own under its lock: saving every field writes back "
         "the values it already has"
     ),
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_78": _RAWS_BESIDE_ROWS,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_81": _RAWS_BESIDE_ROWS,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_82": _RAWS_BESIDE_ROWS,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_100": _RAWS_BESIDE_ROWS,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_103": _RAWS_BESIDE_ROWS,
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_104": _RAWS_BESIDE_ROWS,
     "reception.fetching.xǁ_Fetchǁ_pop3__mutmut_10": (
         "a query per key instead of per chunk of keys finds the same rows"
     ),

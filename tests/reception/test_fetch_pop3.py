@@ -50,6 +50,14 @@ def test_por_activar_reads_and_records_but_leaves_mail_on_the_server(mailbox, do
     assert set(IncomingMessage.objects.values_list("server_state", flat=True)) == {
         ServerState.ON_SERVER
     }
+    # POP3 has neither folders nor UIDVALIDITY: the row names the message by its UIDL alone.
+    assert set(IncomingMessage.objects.values_list("folder", "uidvalidity", "uid")) == {
+        ("", None, None)
+    }
+    assert all(
+        key.startswith("pop3:")
+        for key in IncomingMessage.objects.values_list("server_key", flat=True)
+    )
     assert backups() == []
     again = mailbox_fetch(mailbox, trigger="test")
     assert (again.seen, again.documents) == (0, 0)

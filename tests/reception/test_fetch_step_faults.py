@@ -11,6 +11,7 @@ document registered once, and over POP3 nothing deleted that was not recorded an
 from __future__ import annotations
 
 import email
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -135,22 +136,54 @@ def test_imap_run_stopped_at_any_step_is_finished_by_the_next(
     }, context
 
 
+def imap_run_stopped(
+    configure_live_mailbox, dovecot, monkeypatch, name: str, *, call: int, after: bool
+) -> tuple[Any, list[bytes]]:
+    """The corpus delivered to a new IMAP mailbox, and a run stopped at `fetching.<name>`."""
+    raws, _cufes = corpus()
+    mailbox = configure_live_mailbox("imap")
+    dovecot.deliver_many(mailbox.username, raws)
+    stop_at(monkeypatch, fetching, name, call=call, after=after)
+    with pytest.raises(Stopped):
+        mailbox_fetch(mailbox, trigger="test")
+    return mailbox, raws
+
+
 def test_the_cursor_never_passes_rows_that_were_not_committed(
     configure_live_mailbox, dovecot, small_batches, monkeypatch
 ):
     """Stopped while the second batch's rows are being written: the cursor stays behind them."""
-    raws, _cufes = corpus()
-    mailbox = configure_live_mailbox("imap")
-    dovecot.deliver_many(mailbox.username, raws)
-    stop_at(monkeypatch, fetching, "values_insert_loaded", call=2, after=True)
-
-    with pytest.raises(Stopped):
-        mailbox_fetch(mailbox, trigger="test")
+    mailbox, _raws = imap_run_stopped(
+        configure_live_mailbox, dovecot, monkeypatch, "values_insert_loaded", call=2, after=True
+    )
 
     recorded_uids = set(IncomingMessage.objects.values_list("uid", flat=True))
     cursor = FolderState.objects.get(mailbox=mailbox).last_uid
     assert recorded_uids == set(range(1, BATCH_SIZE + 1))
     assert cursor == max(recorded_uids)
+
+
+def test_a_row_recorded_but_not_yet_decided_says_only_what_the_server_said(
+    configure_live_mailbox, dovecot, small_batches, monkeypatch
+):
+    """Stopped before the first decision: two batches are recorded, none decided. The admin
+    lists these rows as they are, so they carry no reason, envelope or attempt yet."""
+    mailbox, raws = imap_run_stopped(
+        configure_live_mailbox, dovecot, monkeypatch, "messages_process", call=1, after=False
+    )
+
+    state = FolderState.objects.get(mailbox=mailbox)
+    rows = IncomingMessage.objects.filter(mailbox=mailbox).order_by("uid")
+    assert [row.uid for row in rows] == list(range(1, 2 * BATCH_SIZE + 1))
+    for row, raw in zip(rows, raws, strict=False):
+        assert row.server_key == f"imap:INBOX:{state.uidvalidity}:{row.uid}"
+        assert (row.folder, row.uidvalidity) == ("INBOX", state.uidvalidity)
+        stored = row.raw.read()
+        assert message_id(stored) == message_id(raw)
+        assert (row.size, row.sha256) == (len(stored), hashlib.sha256(stored).hexdigest())
+        assert (row.outcome, row.server_state) == ("pending", ServerState.ON_SERVER)
+        assert (row.reason_code, row.reason, row.processed_at, row.attempts) == ("", "", None, 0)
+        assert (row.message_id, row.sender, row.subject, row.sent_at) == ("", "", "", None)
 
 
 def server_ids(dovecot, mailbox) -> set[str]:
