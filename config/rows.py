@@ -1,4 +1,5 @@
-"""Saving some fields of many rows at once, for the writers that decide rows by the thousand."""
+"""Writing rows by the batch (new rows as values, some fields of many rows), for the writers
+that decide rows by the thousand."""
 
 from __future__ import annotations
 
@@ -133,36 +134,6 @@ def rows_update(model: type[Model], names: Sequence[str], objects: Sequence[Mode
     rows = [[prepare(obj) for prepare in preparers] + [obj.pk] for obj in objects]
     with _batch_cursor() as cursor:
         cursor.executemany(sql, rows)
-
-
-def rows_insert(
-    model: type[Model],
-    objects: Sequence[Model],
-    *,
-    key: str | None = None,
-    scope: dict | None = None,
-) -> None:
-    """Insert many new rows given as model objects: one COPY on PostgreSQL, one prepared INSERT
-    sent as a single executemany elsewhere.
-
-    The statement is built once per call from the model's columns, and each value prepared by
-    its field: bulk_create() compiles every field of every row through the SQL compiler, which
-    cost more than running the statements. With `key` (a field unique within `scope`), the new
-    primary keys are read back with one query and set on the objects.
-    """
-    if not objects:
-        return
-    fields = [field for field in model._meta.concrete_fields if not field.primary_key]
-    preparers = _preparers(fields, add=True)
-    _rows_write(model, fields, [[prepare(obj) for prepare in preparers] for obj in objects])
-    for obj in objects:
-        obj._state.adding = False
-        obj._state.db = connection.alias
-    if key is None:
-        return
-    found = _keys_read(model, key, [getattr(obj, key) for obj in objects], scope or {})
-    for obj in objects:
-        obj.pk = found[getattr(obj, key)]
 
 
 def values_insert(

@@ -9,7 +9,6 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from config.rows import (
-    rows_insert,
     rows_update,
     tables_analyze,
     values_insert,
@@ -28,101 +27,87 @@ def mailbox_of(nit: str):
     return make_mailbox(organization_add(nit=nit, name=f"Empresa {nit}")[0])
 
 
-def rows(mailbox, count: int, prefix: str = "imap:INBOX:1:") -> list[IncomingMessage]:
-    return [
-        IncomingMessage(mailbox=mailbox, server_key=f"{prefix}{uid}", uid=uid, size=uid)
-        for uid in range(1, count + 1)
-    ]
+#: The ledger's columns these tests give; every other field takes its default.
+NAMES = ("mailbox_id", "server_key", "uid", "size")
+
+
+def values(mailbox, count: int) -> list[tuple]:
+    return [(mailbox.pk, f"imap:INBOX:1:{uid}", uid, uid) for uid in range(1, count + 1)]
+
+
+def insert(mailbox, count: int) -> list[int]:
+    return values_insert(
+        IncomingMessage, NAMES, values(mailbox, count), key="server_key", scope={"mailbox": mailbox}
+    )
+
+
+def messages_of(mailbox, count: int) -> list[IncomingMessage]:
+    keys = insert(mailbox, count)
+    loaded = IncomingMessage.objects.in_bulk(keys)
+    return [loaded[key] for key in keys]
 
 
 def test_each_inserted_row_gets_its_own_primary_key_beyond_one_query_of_keys():
     mailbox = mailbox_of("900373115")
-    inserted = rows(mailbox, 1_203)  # three reads of the keys: 500, 500 and 203
 
-    rows_insert(IncomingMessage, inserted, key="server_key", scope={"mailbox": mailbox})
+    keys = insert(mailbox, 1_203)  # three reads of the keys: 500, 500 and 203
 
     stored = dict(IncomingMessage.objects.values_list("pk", "uid"))
     assert len(stored) == 1_203
-    assert all(stored[row.pk] == row.uid for row in inserted)
-    assert not any(row._state.adding for row in inserted)
+    assert [stored[key] for key in keys] == list(range(1, 1_204))
 
 
 def test_the_same_key_in_another_scope_is_not_taken_for_the_new_row():
     mine, theirs = mailbox_of("900373115"), mailbox_of("800197268")
-    older = rows(theirs, 3)
-    rows_insert(IncomingMessage, older, key="server_key", scope={"mailbox": theirs})
-    mine_rows = rows(mine, 3)
+    older = insert(theirs, 3)
 
-    rows_insert(IncomingMessage, mine_rows, key="server_key", scope={"mailbox": mine.pk})
+    keys = values_insert(
+        IncomingMessage, NAMES, values(mine, 3), key="server_key", scope={"mailbox": mine.pk}
+    )
 
-    assert {row.pk for row in mine_rows}.isdisjoint({row.pk for row in older})
-    assert set(IncomingMessage.objects.filter(mailbox=mine).values_list("pk", flat=True)) == {
-        row.pk for row in mine_rows
-    }
+    assert set(keys).isdisjoint(older)
+    assert set(IncomingMessage.objects.filter(mailbox=mine).values_list("pk", flat=True)) == set(
+        keys
+    )
 
 
 def test_a_key_read_back_without_its_scope_is_refused_rather_than_guessed():
     """Read back by key alone, another mailbox's row with the same key would answer too: which
     of the two keys the new row got would depend on the order the database returns them."""
     mine, theirs = mailbox_of("900373115"), mailbox_of("800197268")
-    rows_insert(IncomingMessage, rows(theirs, 1), key="server_key", scope={"mailbox": theirs})
+    insert(theirs, 1)
 
     with pytest.raises(ValueError, match="unique within its scope"), transaction.atomic():
-        rows_insert(IncomingMessage, rows(mine, 1), key="server_key")
+        values_insert(IncomingMessage, NAMES, values(mine, 1), key="server_key")
 
 
 def test_it_refuses_to_read_keys_back_by_a_column_the_database_may_store_differently():
     mailbox = mailbox_of("900373115")
+    sent = datetime.datetime(2026, 3, 2, tzinfo=datetime.UTC)
 
-    with pytest.raises(TypeError, match="plain column"):
-        rows_insert(IncomingMessage, rows(mailbox, 1), key="sent_at", scope={"mailbox": mailbox})
-
-
-def test_every_kind_of_value_is_stored_exactly_as_given():
-    """On PostgreSQL the rows stream through COPY, whose text format escapes what it carries."""
-    organization = organization_add(nit="900373115", name="Empresa")[0]
-    awkward = 'Proveedora "Ñandú"\t\\N; línea\nsegunda \\ barra'
-    document = ReceivedDocumentFactory.build(
-        organization=organization,
-        supplier_name=awkward,
-        issue_time=datetime.time(23, 59, 58),
-        payable_amount=Decimal("1234567890.1234"),
-        tax_exclusive_amount=None,
-        warnings=[{"code": "pdf", "message": awkward}],
-        dian_validated=False,
-    )
-
-    rows_insert(ReceivedDocument, [document], key="cufe", scope={"organization": organization})
-    rows_insert(
-        DocumentTax,
-        [DocumentTax(document=document, scheme_id="01", name=awkward, amount=Decimal("-0.01"))],
-    )
-
-    stored = ReceivedDocument.objects.get(pk=document.pk)
-    assert stored.supplier_name == awkward
-    assert stored.issue_time == datetime.time(23, 59, 58)
-    assert stored.payable_amount == Decimal("1234567890.1234")
-    assert stored.tax_exclusive_amount is None
-    assert stored.warnings == [{"code": "pdf", "message": awkward}]
-    assert stored.dian_validated is False
-    assert stored.received_at is not None
-    assert list(stored.taxes.values_list("name", "amount")) == [(awkward, Decimal("-0.01"))]
+    with pytest.raises(TypeError, match="plain column"), transaction.atomic():
+        values_insert(
+            IncomingMessage,
+            ("mailbox_id", "server_key", "sent_at"),
+            [(mailbox.pk, "imap:INBOX:1:1", sent)],
+            key="sent_at",
+            scope={"mailbox": mailbox},
+        )
 
 
 def test_a_row_breaking_a_unique_constraint_is_refused_as_an_integrity_error():
     mailbox = mailbox_of("900373115")
-    rows_insert(IncomingMessage, rows(mailbox, 2), key="server_key", scope={"mailbox": mailbox})
+    insert(mailbox, 2)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        rows_insert(IncomingMessage, rows(mailbox, 3), key="server_key", scope={"mailbox": mailbox})
+        insert(mailbox, 3)
 
     assert IncomingMessage.objects.count() == 2
 
 
 def test_updated_fields_take_each_rows_own_values_nulls_included():
     mailbox = mailbox_of("900373115")
-    messages = rows(mailbox, 3)
-    rows_insert(IncomingMessage, messages, key="server_key", scope={"mailbox": mailbox})
+    messages = messages_of(mailbox, 3)
     awkward = 'Asunto "raro"\t{a,b}\\N línea\nsegunda'
     sent = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC)
     for index, message in enumerate(messages):
@@ -131,10 +116,7 @@ def test_updated_fields_take_each_rows_own_values_nulls_included():
         message.sent_at = None
         message.reason = "" if index else awkward
     messages[1].sent_at = sent
-    untouched = rows(mailbox_of("800197268"), 1)
-    rows_insert(
-        IncomingMessage, untouched, key="server_key", scope={"mailbox": untouched[0].mailbox}
-    )
+    untouched = messages_of(mailbox_of("800197268"), 1)
 
     rows_update(IncomingMessage, ("subject", "attempts", "sent_at", "reason"), messages)
 
@@ -153,10 +135,8 @@ def test_updated_fields_take_each_rows_own_values_nulls_included():
 
 def test_a_column_set_to_null_on_every_row_is_written():
     mailbox = mailbox_of("900373115")
-    messages = rows(mailbox, 2)
-    for message in messages:
-        message.sent_at = datetime.datetime(2026, 3, 2, tzinfo=datetime.UTC)
-    rows_insert(IncomingMessage, messages, key="server_key", scope={"mailbox": mailbox})
+    messages = messages_of(mailbox, 2)
+    IncomingMessage.objects.update(sent_at=datetime.datetime(2026, 3, 2, tzinfo=datetime.UTC))
     for message in messages:
         message.sent_at = None
 
@@ -168,7 +148,7 @@ def test_a_column_set_to_null_on_every_row_is_written():
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's planner statistics")
 def test_analyzing_gives_the_planner_the_rows_just_inserted():
     mailbox = mailbox_of("900373115")
-    rows_insert(IncomingMessage, rows(mailbox, 1_500), key="server_key", scope={"mailbox": mailbox})
+    insert(mailbox, 1_500)
 
     tables_analyze(IncomingMessage, ReceivedDocument)
 
@@ -180,20 +160,23 @@ def test_analyzing_gives_the_planner_the_rows_just_inserted():
 
 
 def test_rows_given_as_values_store_them_exactly_and_take_the_defaults_for_the_rest():
+    """On PostgreSQL the rows stream through COPY, whose text format escapes what it carries."""
     organization = organization_add(nit="900373115", name="Empresa")[0]
     awkward = 'Proveedora "Ñandú"\t\\N; línea\nsegunda \\ barra'
     names = ("organization_id", "document_type", "number", "cufe", "issue_date", "issue_time")
     names += ("supplier_nit", "supplier_name", "buyer_nit", "payable_amount", "warnings")
     base = (organization.pk, "invoice")
-    values = (datetime.date(2026, 3, 2), datetime.time(23, 59, 58), "900", awkward, "800")
+    given = (datetime.date(2026, 3, 2), datetime.time(23, 59, 58), "900", awkward, "800")
     rows = [
-        (*base, "FE1", "c1", *values, Decimal("1234567890.1234"), [{"message": awkward}]),
-        (*base, "FE2", "c2", *values, Decimal("-0.01"), []),
+        (*base, "FE1", "c1", *given, Decimal("1234567890.1234"), [{"message": awkward}]),
+        (*base, "FE2", "c2", *given, Decimal("-0.01"), []),
     ]
 
     keys = values_insert(
         ReceivedDocument, names, rows, key="cufe", scope={"organization": organization}
     )
+    tax = ("document_id", "scheme_id", "name", "amount", "taxable_amount")
+    values_insert(DocumentTax, tax, [(keys[0], "01", awkward, Decimal("-0.01"), None)])
 
     first, second = (ReceivedDocument.objects.get(pk=pk) for pk in keys)
     assert (first.number, second.number) == ("FE1", "FE2")
@@ -212,6 +195,9 @@ def test_rows_given_as_values_store_them_exactly_and_take_the_defaults_for_the_r
         None,
         "",
     )
+    assert list(first.taxes.values_list("name", "amount", "taxable_amount")) == [
+        (awkward, Decimal("-0.01"), None)
+    ]
 
 
 def test_keys_of_rows_given_as_values_come_back_in_their_order_within_their_scope():
