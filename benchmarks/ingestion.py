@@ -449,6 +449,11 @@ class Results:
         """Median of the per-trial ratios: both rates of one trial saw the same machine load."""
         return median([getattr(t, step)[key] / t.fetch[key] for t in self.trials])
 
+    def ratio_spread(self, key: str = "elapsed") -> str:
+        """The lowest and highest trial's ratio: one cell's swing, beside its median."""
+        ratios = [t.bare[key] / t.fetch[key] for t in self.trials]
+        return f"{min(ratios):.2f}–{max(ratios):.2f}"
+
     def cpu_ms(self, step: str, key: str) -> float:
         return median([getattr(t, step)[key] / self.count * 1000 for t in self.trials])
 
@@ -692,7 +697,9 @@ def report(results: list[Results], args: argparse.Namespace) -> None:
     row("  imaplib's trace off, msg/s", [f"{r.bare_rate('bare_quiet'):,.0f}" for r in results])
     row("mailbox_fetch, msg/s", [f"{r.fetch_rate():,.0f}" for r in results])
     row("ratio to bare (in-process times)", [f"{r.ratio():.2f}" for r in results])
+    row("  lowest–highest trial", [r.ratio_spread() for r in results])
     row("ratio, whole processes", [f"{r.ratio('process_elapsed'):.2f}" for r in results])
+    row("  lowest–highest trial", [r.ratio_spread("process_elapsed") for r in results])
     row("ratio to trace-off bare", [f"{r.ratio(step='bare_quiet'):.2f}" for r in results])
     row(
         "  whole processes",
