@@ -250,6 +250,9 @@ def fetch_child(nit: str, processes: int, max_messages: int) -> dict[str, Any]:
     """`manage.py mailbox_fetch` in this process, with its IMAP commands counted."""
     import django
 
+    from manage import pause_collector_during_setup
+
+    pause_collector_during_setup()  # as manage.py starts every command
     django.setup()
     from django.core import checks
     from django.core.management import call_command
