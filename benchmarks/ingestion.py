@@ -448,13 +448,16 @@ class Results:
     def fetch_rate(self, key: str = "elapsed") -> float:
         return median([self.count / t.fetch[key] for t in self.trials])
 
+    def _ratios(self, key: str, step: str) -> list[float]:
+        """Each trial's ratio: both rates of one trial saw the same machine load."""
+        return [getattr(t, step)[key] / t.fetch[key] for t in self.trials]
+
     def ratio(self, key: str = "elapsed", step: str = "bare") -> float:
-        """Median of the per-trial ratios: both rates of one trial saw the same machine load."""
-        return median([getattr(t, step)[key] / t.fetch[key] for t in self.trials])
+        return median(self._ratios(key, step))
 
     def ratio_spread(self, key: str = "elapsed") -> str:
         """The lowest and highest trial's ratio: one cell's swing, beside its median."""
-        ratios = [t.bare[key] / t.fetch[key] for t in self.trials]
+        ratios = self._ratios(key, "bare")
         return f"{min(ratios):.2f}–{max(ratios):.2f}"
 
     def cpu_ms(self, step: str, key: str) -> float:
