@@ -10,7 +10,6 @@ organization's document is a 404, so its existence does not leak. Documents are 
 from __future__ import annotations
 
 import datetime
-from types import ModuleType
 from typing import Any
 
 from django.contrib import admin, messages
@@ -58,15 +57,6 @@ from organizations.scoping import allows_anywhere, scope_queryset
 
 def _start_of_day(day: datetime.date) -> datetime.datetime:
     return timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
-
-
-def _radian() -> ModuleType:
-    """The RADIAN services, imported when a review step needs them: they bring the signing
-    stack (signxml, cryptography's X.509), ~45 ms that every command and worker loading the
-    admin would otherwise pay."""
-    from invoices import radian_services
-
-    return radian_services
 
 
 class TacitAcceptanceFilter(admin.SimpleListFilter):
@@ -492,8 +482,12 @@ class ReceivedDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         data = form.cleaned_data
         if needs_confirmation and not data["confirmed"]:
             return self._review_confirmation(request, document, action, form)
+        # Imported here: the RADIAN services bring the signing stack (signxml, cryptography's
+        # X.509), ~45 ms that every command and worker loading the admin would otherwise pay.
+        from invoices import radian_services
+
         try:
-            if _radian().radian_enabled(document.organization_id):
+            if radian_services.radian_enabled(document.organization_id):
                 return self._review_to_dian(request, document, action, data, change_url)
             done = _apply_review(action, document=document, actor=request.user, data=data)
         except ReviewRefused as refused:
@@ -508,7 +502,9 @@ class ReceivedDocumentAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         self, request: HttpRequest, document: ReceivedDocument, action: str, data: dict, url: str
     ) -> HttpResponse:
         """With DIAN credentials the step is an event: signed, queued, applied once registered."""
-        event = _radian().radian_event_request(
+        from invoices import radian_services  # as in the review step
+
+        event = radian_services.radian_event_request(
             document=document,
             actor=request.user,
             code=REVIEW_CODES[action],

@@ -109,7 +109,9 @@ class DianCredentialsAdmin(OrganizationScopedAdminMixin, admin.ModelAdmin):
         return super().get_form(request, obj, change, **kwargs)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
-        from invoices.radian_services import dian_credentials_configure  # as admin._radian()
+        # Imported here, as in the documents' review step: the signing stack it brings would
+        # otherwise load with the admin in every command and worker.
+        from invoices.radian_services import dian_credentials_configure
 
         saved = dian_credentials_configure(
             organization=form.organization,
