@@ -47,10 +47,13 @@ def finish() -> None:
     """Close the database connections, then spare the interpreter's shutdown its full
     collections over every object Django and the command made (~110 ms of every command's
     exit). Frozen, a connection caught in a reference cycle would never be closed, only dropped
-    with the process."""
+    with the process. Settings that failed to load opened no connection: their error stays the
+    only one shown."""
+    from django.conf import settings
     from django.db import connections
 
-    connections.close_all()
+    if settings.configured:
+        connections.close_all()
     gc.freeze()
 
 

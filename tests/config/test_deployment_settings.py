@@ -159,3 +159,24 @@ def test_the_documented_production_environment_passes_check_deploy(tmp_path):
     )
     assert result.returncode == 0, result.stderr + result.stdout
     assert "System check identified no issues" in result.stdout
+
+
+def test_a_command_started_without_its_keys_shows_that_error_alone(tmp_path):
+    """The operator reads the missing setting's name, not a second traceback from closing
+    database connections that the failed settings never opened."""
+    env = {"PATH": os.environ["PATH"], "DEBUG": "False", "VAR_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line == (
+        "django.core.exceptions.ImproperlyConfigured: SECRET_KEY must be set when DEBUG is off."
+    )
+    assert "close_all" not in result.stderr
