@@ -254,10 +254,7 @@ def fetch_child(nit: str, processes: int, max_messages: int) -> dict[str, Any]:
 
     pause_collector_during_setup()  # as manage.py starts every command
     django.setup()
-    from django.core import checks
     from django.core.management import call_command
-
-    checks.run_checks()  # as `manage.py` does first; `call_command` skips them
 
     counts = count_imap_commands()
     output = io.StringIO()
@@ -273,6 +270,7 @@ def fetch_child(nit: str, processes: int, max_messages: int) -> dict[str, Any]:
         processes=processes,
         max_messages=max_messages,
         stdout=output,
+        skip_checks=False,  # the command's own checks, as `manage.py` runs them
     )
     if profiler is not None:
         profiler.disable()

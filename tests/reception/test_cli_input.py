@@ -187,3 +187,15 @@ def test_a_rotation_with_non_utf8_bytes_keeps_the_working_secret(configure_live_
     assert mailbox_check(live, source="test").ok
     live.refresh_from_db()
     assert live.status == MailboxStatus.ACTIVE, live.status_reason
+
+
+def test_fetch_refuses_to_start_on_a_malformed_mail_host_allowlist(command, configured, settings):
+    """The fetch skips the model and admin checks, not the security ones."""
+    settings.RECEPTION_ALLOWED_MAIL_HOSTS = "imap.example.test:notaport"
+    before = database_fingerprint()
+
+    result = command("mailbox_fetch", "--organization", "900123456")
+
+    assert result.status == 1
+    assert "reception.E001" in result.stderr
+    assert database_fingerprint() == before
