@@ -144,6 +144,8 @@ def parse_params(value: str) -> tuple[str, dict[str, str]]:
 
 
 def _split_unquoted(value: str, sep: str) -> list[str]:
+    if '"' not in value:  # nothing quoted: the usual header, split in C
+        return value.split(sep)
     out: list[str] = []
     current: list[str] = []
     quoted = False
