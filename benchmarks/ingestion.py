@@ -390,18 +390,18 @@ def run_child(env: dict[str, str], *arguments: str, spy: str | None = None) -> d
 
 
 #: The stages of one fetch, as the functions that do them (cumulative time in the profile).
-#: The next batch's bodies are asked for before a batch is recorded and read in by the first
-#: command after that (usually the previous batch's MOVE), so "move" includes that reading.
+#: The next batch's bodies are asked for before a batch is stored and read in by the first
+#: command after that (usually the previous batch's record or MOVE), so those include it.
 STAGES = (
     ("download: every batch's bodies read in", "imap.py", "_read_asked"),
     ("download: in the batch iterator (sizes, bodies)", "fetching.py", "_imap_batches"),
-    ("record: store raw bytes", "storage.py", "content_save"),
-    ("record: ledger INSERT + cursor, commit", "fetching.py", "_record"),
+    ("store: raw bytes", "storage.py", "content_save"),
     ("parse: waiting for the pool", "processing.py", "_collect"),
-    ("decide: register documents", "services.py", "documents_register"),
-    ("decide: ledger UPDATE", "rows.py", "rows_update"),
-    ("decide: whole (lock, register, update)", "processing.py", "messages_process"),
-    ("move on the server (next batch read in first)", "fetching.py", "_imap_move"),
+    ("record: decisions (known CUFEs, buyer, checks)", "services.py", "documents_plan"),
+    ("record: ledger rows, decided", "rows.py", "values_insert_loaded"),
+    ("record: documents, taxes, note links", "services.py", "documents_write"),
+    ("record: whole (the above, cursor, commit)", "fetching.py", "_record"),
+    ("move on the server", "fetching.py", "_imap_move"),
     ("the whole fetch", "fetching.py", "mailbox_fetch"),
 )
 

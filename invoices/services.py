@@ -7,6 +7,7 @@ registering documents from parsed e-mails is one, the review (the buyer's RADIAN
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import enum
 import hashlib
@@ -92,6 +93,15 @@ class _NewDocument:
     pk: int | None = None
 
 
+@dataclass(frozen=True)
+class RegistrationPlan:
+    """A batch's registrations decided, its documents not yet written (`documents_plan`)."""
+
+    organization: Organization
+    registrations: list[Registration]
+    documents: list[tuple[int, _NewDocument]]  # (the item's position, its new document)
+
+
 def documents_register(
     *, organization: Organization, items: Sequence[DocumentItem]
 ) -> list[Registration]:
@@ -104,41 +114,69 @@ def documents_register(
     """
     if not items:
         return []
-    cufes = [item.parsed.facts.cufe for item in items if item.parsed.ok and item.parsed.facts]
     with transaction.atomic(savepoint=False):
-        registered = dict(
-            ReceivedDocument.objects.filter(organization=organization, cufe__in=cufes).values_list(
-                "cufe", "number"
-            )
+        return documents_write(documents_plan(organization=organization, items=items))
+
+
+def documents_plan(
+    *, organization: Organization, items: Sequence[DocumentItem]
+) -> RegistrationPlan:
+    """Decide each item, writing nothing: for a caller that must write the e-mails' own rows,
+    with these decisions, before the documents that point at them. Call it and then
+    `documents_write` in one transaction, so that no other batch registers a CUFE between them
+    (the database's unique constraint stops it if one does)."""
+    cufes = [item.parsed.facts.cufe for item in items if item.parsed.ok and item.parsed.facts]
+    registered = dict(
+        ReceivedDocument.objects.filter(organization=organization, cufe__in=cufes).values_list(
+            "cufe", "number"
         )
-        decided: list[tuple[RegistrationOutcome, str, str, _NewDocument | None]] = []
-        documents: list[_NewDocument] = []
-        for item in items:
-            answer = _decide(item, organization, registered)
-            document = answer[3]
-            if document is not None:
-                registered[document.cufe] = document.number
-                documents.append(document)
-            decided.append(answer)
+    )
+    registrations: list[Registration] = []
+    documents: list[tuple[int, _NewDocument]] = []
+    for position, item in enumerate(items):
+        outcome, code, reason, document = _decide(item, organization, registered)
+        if document is not None:
+            registered[document.cufe] = document.number
+            documents.append((position, document))
+        registrations.append(Registration(outcome, code, reason))
+    return RegistrationPlan(organization, registrations, documents)
+
+
+def documents_write(
+    plan: RegistrationPlan, *, source_message_ids: Sequence[int] | None = None
+) -> list[Registration]:
+    """Write the planned documents, their taxes and note links; the registrations, with their
+    documents' keys. `source_message_ids` (one per item) when the e-mails' rows were written
+    after the plan was made."""
+    documents = plan.documents
+    if not documents:
+        return list(plan.registrations)
+    if source_message_ids is not None:
+        for position, document in documents:
+            values = document.values  # the source's key is third, as in DOCUMENT_COLUMNS
+            document.values = (*values[:2], source_message_ids[position], *values[3:])
+    with transaction.atomic(savepoint=False):
         keys = values_insert(
             ReceivedDocument,
             DOCUMENT_COLUMNS,
-            [document.values for document in documents],
+            [document.values for _position, document in documents],
             key="cufe",
-            scope={"organization": organization},
+            scope={"organization": plan.organization},
         )
-        for document, pk in zip(documents, keys or (), strict=True):
+        for (_position, document), pk in zip(documents, keys or (), strict=True):
             document.pk = pk
         values_insert(
             DocumentTax,
             TAX_COLUMNS,
-            [(document.pk, *tax) for document in documents for tax in document.taxes],
+            [(document.pk, *tax) for _position, document in documents for tax in document.taxes],
         )
-        _link_notes(organization.pk, documents)
-    return [
-        Registration(outcome, code, reason, document.pk if document is not None else None)
-        for outcome, code, reason, document in decided
-    ]
+        _link_notes(plan.organization.pk, [document for _position, document in documents])
+    registrations = list(plan.registrations)
+    for position, document in documents:
+        registrations[position] = dataclasses.replace(
+            registrations[position], document_id=document.pk
+        )
+    return registrations
 
 
 def _decide(

@@ -1,9 +1,12 @@
-"""mailbox_fetch: bring new mail in, record it, decide it, then tidy the server — in that order.
+"""mailbox_fetch: bring new mail in, store it, record it decided, then tidy the server — in
+that order.
 
-Every e-mail is written to private storage and its ledger row committed before anything is done
-to it on the server, a batch at a time. A crash at any point leaves rows that the next run
-finishes (decide, then move or delete) instead of fetching again, and the unique server key of
-each row keeps a second run from recording the same message twice.
+Every e-mail is written to private storage, then its ledger row committed already decided
+(with its document, and the folder's UID cursor, in the same transaction) before anything is
+done to it on the server, a batch at a time. A crash before that commit leaves the batch on the
+server and below the cursor, fetched again by the next run (its stored bytes are found by their
+hash); after it, rows that the next run moves or deletes without fetching again. The unique
+server key of each row keeps a second run from recording the same message twice.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from config.rows import tables_analyze, values_insert_loaded
+from config.rows import tables_analyze
 from config.storage import content_save
 from invoices.dian import ParsedMail
 from invoices.models import ReceivedDocument
@@ -41,10 +44,12 @@ from reception.models import (
 from reception.monitoring import logged_fetch
 from reception.processing import (
     POOL_MIN_MESSAGES,
+    NewMessage,
     ParsePool,
     RecordedMessage,
     configured_limits,
     messages_process,
+    messages_record,
     parse_pool,
     parse_start,
 )
@@ -67,29 +72,6 @@ FOLDER_BY_OUTCOME = {
     MessageOutcome.REJECTED: FOLDER_ERRORS,
     MessageOutcome.ERROR: FOLDER_ERRORS,
 }
-
-#: A new ledger row's every field, as `_Fetch._record` writes them.
-_LEDGER_COLUMNS = (
-    "mailbox_id",
-    "server_key",
-    "folder",
-    "uidvalidity",
-    "uid",
-    "size",
-    "sha256",
-    "raw",
-    "outcome",
-    "reason_code",
-    "reason",
-    "processed_at",
-    "server_state",
-    "received_at",
-    "attempts",
-    "message_id",
-    "sender",
-    "subject",
-    "sent_at",
-)
 
 #: Decided IMAP mail leaves INBOX this many messages at a time. The server's work per MOVE
 #: grows with the folder: on an INBOX of thousands, fewer and larger MOVEs cost it less.
@@ -202,22 +184,27 @@ def _raw_name(mailbox_id: int, digest: str) -> str:
 
 @dataclass(frozen=True)
 class _Item:
-    """A downloaded message about to be recorded; raw None when it was too large to download."""
+    """A downloaded message about to be stored; raw None when it was too large to download.
+
+    The folder and its numbers are an IMAP message's; a POP3 message has only its key."""
 
     server_key: str
-    fields: dict
     raw: bytes | None
     size: int
     sha256: str = ""
+    folder: str = ""
+    uidvalidity: int | None = None
+    uid: int | None = None
 
 
 @dataclass(frozen=True)
 class _Started:
-    """A recorded batch whose parse is under way."""
+    """A stored batch whose parse is under way; `last_uid` is the cursor once it is recorded."""
 
-    recorded: list[RecordedMessage]
-    parsing: Callable[[], list[ParsedMail]]
+    stored: list[NewMessage]
+    parsing: Callable[[], list[ParsedMail | None]]
     uids: list[int]
+    last_uid: int
 
 
 class _Fetch:
@@ -276,78 +263,94 @@ class _Fetch:
             self.executor = self._stack.enter_context(parse_pool(self.processes))
         return self.executor
 
-    def _record(self, items: Sequence[_Item], folder_state=None) -> list[RecordedMessage]:
-        """Store raw bytes and commit one ledger row per item.
+    def _store(self, items: Sequence[_Item]) -> list[NewMessage]:
+        """Write each downloaded e-mail's bytes to private storage, before its row exists.
 
-        Too-large messages (raw None) are recorded as errors without their bytes.
+        Content-addressed: a batch fetched again after a crash rewrites the same files. A
+        too-large message (raw None) is kept as a refusal, without bytes.
         """
-        now = timezone.now()
-        rows: list[tuple] = []
-        raws: list[bytes | None] = []
+        stored = []
         for item in items:
-            raw, fields = item.raw, item.fields
-            outcome, code, reason, processed_at = MessageOutcome.PENDING, "", "", None
+            raw = item.raw
             digest = name = ""
+            refusal = None
             if raw is None:
-                outcome, code, processed_at = MessageOutcome.ERROR, "too_large", now
-                reason = _(
-                    "El correo pesa %(size).1f MB; el máximo configurado es %(max).0f MB"
-                ) % {"size": item.size / 2**20, "max": self.max_size / 2**20}
+                refusal = (
+                    "too_large",
+                    _("El correo pesa %(size).1f MB; el máximo configurado es %(max).0f MB")
+                    % {"size": item.size / 2**20, "max": self.max_size / 2**20},
+                )
             else:
                 digest = item.sha256 or hashlib.sha256(raw).hexdigest()
                 name = content_save(_raw_name(self.mailbox.pk, digest), raw, keep_existing=True)
-            # In _LEDGER_COLUMNS' order; the envelope's four are read when the message is parsed.
-            mailbox_id, key = self.mailbox.pk, item.server_key
-            folder, uidvalidity, uid = (fields.get(n) for n in ("folder", "uidvalidity", "uid"))
-            rows.append(
-                (mailbox_id, key, folder or "", uidvalidity, uid, item.size, digest, name,
-                 outcome, code, reason, processed_at, ServerState.ON_SERVER, now, 0,
-                 "", "", "", None)
-            )  # fmt: skip
-            raws.append(raw)
-        with transaction.atomic():
-            messages = values_insert_loaded(
-                IncomingMessage,
-                _LEDGER_COLUMNS,
-                rows,
-                key="server_key",
-                scope={"mailbox": self.mailbox},
+            stored.append(
+                NewMessage(
+                    server_key=item.server_key,
+                    folder=item.folder,
+                    uidvalidity=item.uidvalidity,
+                    uid=item.uid,
+                    size=item.size,
+                    sha256=digest,
+                    raw_name=name,
+                    refusal=refusal,
+                )
             )
-            if folder_state is not None:
-                folder_state.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
+        return stored
+
+    def _parse_start(
+        self, stored: Sequence[NewMessage], raws: Sequence[bytes | None]
+    ) -> Callable[[], list[ParsedMail | None]]:
+        """Start parsing the stored e-mails of a batch; the answer has None for a refusal."""
+        readable = [at for at, message in enumerate(stored) if message.refusal is None]
+        executor = self._executor_for(len(readable))
+        # The pool's workers read the stored e-mails: their bytes need not cross a pipe.
+        sources = [stored[at].raw_name if executor else raws[at] for at in readable]
+        parsing = parse_start(sources, executor=executor, limits=self.limits)
+
+        def aligned() -> list[ParsedMail | None]:
+            answers: list[ParsedMail | None] = [None] * len(stored)
+            for at, result in zip(readable, parsing(), strict=True):
+                answers[at] = result
+            return answers
+
+        return aligned
+
+    def _record(
+        self,
+        stored: Sequence[NewMessage],
+        parsed: Sequence[ParsedMail | None],
+        cursor: tuple[FolderState, int] | None = None,
+    ) -> list[IncomingMessage]:
+        """Commit a batch's rows, decided, with its documents and the folder's UID cursor."""
+        with transaction.atomic():
+            messages = messages_record(self.mailbox, stored, parsed)
+            if cursor is not None:
+                state, last_uid = cursor
+                state.last_uid = max(state.last_uid, last_uid)
+                state.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
         self.summary.seen += len(messages)
+        self.summary.count(messages)
         if self.summary.seen >= self.analyze_at:
             tables_analyze(IncomingMessage, ReceivedDocument)
             self.analyze_at *= 4
-        recorded: list[RecordedMessage] = []
-        for row, raw in zip(messages, raws, strict=True):
-            if raw is None:
-                self.summary.count([row])
-            else:
-                recorded.append(RecordedMessage(row, raw))
-        return recorded
-
-    def _decide(
-        self, recorded: Sequence[RecordedMessage], parsed: Sequence[ParsedMail] | None = None
-    ) -> None:
-        decided = messages_process(
-            self.mailbox,
-            recorded,
-            executor=self._executor_for(len(recorded)),
-            limits=self.limits,
-            parsed=parsed,
-        )
-        self.summary.count(decided)
+        return messages
 
     def _decide_leftovers(self, rows: Iterable[IncomingMessage]) -> None:
-        """Rows an interrupted run recorded but did not decide: decide them from storage."""
+        """Rows recorded but not decided (by an earlier version's interrupted run, or set back
+        for a reprocess): decide them from storage."""
         recorded = []
         for row in rows:
             if row.outcome == MessageOutcome.PENDING and row.raw:
                 with row.raw.open("rb") as handle:
                     recorded.append(RecordedMessage(row, handle.read()))
         if recorded:
-            self._decide(recorded)
+            decided = messages_process(
+                self.mailbox,
+                recorded,
+                executor=self._executor_for(len(recorded)),
+                limits=self.limits,
+            )
+            self.summary.count(decided)
 
     # --- IMAP ------------------------------------------------------------------------------
 
@@ -376,15 +379,15 @@ class _Fetch:
             return  # nothing new: an idle poll ends here
         uids = session.uids_after(state.last_uid)[: self.max_messages]
         # One batch in flight: while its parse runs in the pool, the next batch is downloaded
-        # and recorded here. Each batch is still recorded, then decided, then moved; the moves
-        # go MOVE_EVERY messages at a time.
+        # and stored here. Each batch is still stored, then recorded decided, then moved; the
+        # moves go MOVE_EVERY messages at a time.
         in_flight: _Started | None = None
         decided: list[int] = []
-        # A None after the last batch decides the one still in flight and moves what is left.
+        # A None after the last batch records the one still in flight and moves what is left.
         for batch in itertools.chain(self._imap_batches(session, uids), [None]):
             started = self._imap_start(state, batch) if batch is not None else None
             if in_flight is not None:
-                self._decide(in_flight.recorded, in_flight.parsing())
+                self._record(in_flight.stored, in_flight.parsing(), (state, in_flight.last_uid))
                 decided += in_flight.uids
             if decided and (started is None or len(decided) >= MOVE_EVERY):
                 self._imap_move(session, None, uidvalidity=state.uidvalidity, uids=decided)
@@ -405,25 +408,24 @@ class _Fetch:
             yield batch
 
     def _imap_start(self, state: FolderState, batch: list) -> _Started:
-        """Record the batch (bytes stored, rows committed), then start its parse."""
-        state.last_uid = max(state.last_uid, *(fetched.uid for fetched in batch))
+        """Store the batch's bytes, then start its parse; its rows are written once decided."""
         items = [
             _Item(
                 server_key=f"imap:{INBOX}:{state.uidvalidity}:{fetched.uid}",
-                fields={"folder": INBOX, "uidvalidity": state.uidvalidity, "uid": fetched.uid},
                 raw=fetched.raw,
                 size=fetched.size,
                 sha256=hashlib.sha256(fetched.raw).hexdigest() if fetched.raw is not None else "",
+                folder=INBOX,
+                uidvalidity=state.uidvalidity,
+                uid=fetched.uid,
             )
             for fetched in batch
         ]
         items = self._adopt_renumbered(items, state)
-        recorded = self._record(items, folder_state=state)
-        executor = self._executor_for(len(recorded))
-        # The pool's workers read the stored e-mails: their bytes need not cross a pipe.
-        sources = [item.message.raw.name if executor else item.raw for item in recorded]
-        parsing = parse_start(sources, executor=executor, limits=self.limits)
-        return _Started(recorded, parsing, [fetched.uid for fetched in batch])
+        stored = self._store(items)
+        parsing = self._parse_start(stored, [item.raw for item in items])
+        uids = [fetched.uid for fetched in batch]
+        return _Started(stored, parsing, uids, max(uids))
 
     def _adopt_renumbered(self, items: list, state: FolderState) -> list:
         """After a UIDVALIDITY change, a message already recorded under its old number keeps its
@@ -440,8 +442,8 @@ class _Fetch:
         adopted_keys = set()
         for digest, row in known.items():
             item = hashes[digest]
-            key, fields = item.server_key, item.fields
-            row.server_key, row.uidvalidity, row.uid = key, fields["uidvalidity"], fields["uid"]
+            key = item.server_key
+            row.server_key, row.uidvalidity, row.uid = key, item.uidvalidity, item.uid
             row.server_state = ServerState.ON_SERVER
             adopted_keys.add(key)
         IncomingMessage.objects.bulk_update(
@@ -503,8 +505,9 @@ class _Fetch:
             items = []
             for message in new[start : start + self.batch_size]:
                 raw = session.retrieve(message.number) if message.size <= self.max_size else None
-                items.append(_Item(f"pop3:{message.uid}", {}, raw, message.size))
-            self._decide(self._record(items))
+                items.append(_Item(f"pop3:{message.uid}", raw, message.size))
+            stored = self._store(items)
+            self._record(stored, self._parse_start(stored, [item.raw for item in items])())
             self.lock.renew()
         self._back_up(listing)
         return self._delete(session, listing)

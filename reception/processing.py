@@ -1,10 +1,11 @@
-"""A recorded e-mail → parsed → an outcome on the ledger, registered by invoices' service.
+"""A stored e-mail → parsed → an outcome on the ledger, registered by invoices' service.
 
-The fetch hands over a batch of ledger rows already committed with their raw bytes. One
-transaction per batch writes the documents (through `invoices.services.documents_register`) and
-every row's outcome, so a crash leaves either the whole batch decided or the whole batch pending
-(and a re-run decides it). The parse pool lives here too: parsing, not the network, is a fetch's
-cost.
+The fetch hands over a batch of e-mails whose bytes are stored, with their parse. One
+transaction per batch writes their ledger rows already decided and the documents they bring
+(`messages_record`), so a crash leaves the whole batch on the ledger, decided, or none of it
+(and the e-mails still on the server for the next run). Rows recorded undecided (by a run of an
+earlier version, or set back for a reprocess) are decided by `messages_process`. The parse pool
+lives here too: parsing, not the network, is a fetch's cost.
 """
 
 from __future__ import annotations
@@ -27,13 +28,29 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from config.rows import rows_update
+from config.rows import rows_update, values_insert_loaded
 from config.storage import private_storage
 from invoices.dian import DEFAULT_LIMITS, Limits, ParsedMail, parse_message
-from invoices.services import DocumentItem, documents_register
-from reception.models import IncomingMessage, MessageOutcome, ReceptionMailbox
+from invoices.services import DocumentItem, documents_plan, documents_register, documents_write
+from reception.models import IncomingMessage, MessageOutcome, ReceptionMailbox, ServerState
 
 _PR_SET_PDEATHSIG = 1
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """An e-mail not yet on the ledger: what the server said of it and where its bytes are.
+
+    `refusal` (code, reason) for one decided without being read (too large to download)."""
+
+    server_key: str
+    folder: str
+    uidvalidity: int | None
+    uid: int | None
+    size: int
+    sha256: str
+    raw_name: str
+    refusal: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -255,6 +272,46 @@ def messages_process(
     return decided
 
 
+def messages_record(
+    mailbox: ReceptionMailbox, new: Sequence[NewMessage], parsed: Sequence[ParsedMail | None]
+) -> list[IncomingMessage]:
+    """Write a batch of stored e-mails to the ledger, each already decided, and the documents
+    they bring: within the caller's transaction, or as one of its own.
+
+    `parsed` holds one result per e-mail, None for one with a `refusal`. Each row is written
+    once, with its decision: no second statement, no second transaction per batch.
+    """
+    if not new:
+        return []
+    now = timezone.now()
+    read = [(position, result) for position, result in enumerate(parsed) if result is not None]
+    with transaction.atomic(savepoint=False):
+        plan = documents_plan(
+            organization=mailbox.organization,
+            items=[DocumentItem(parsed=result, mailbox_id=mailbox.pk) for _at, result in read],
+        )
+        decisions: list[tuple | None] = [None] * len(new)
+        for (position, result), registration in zip(read, plan.registrations, strict=True):
+            outcome = MessageOutcome(registration.outcome)
+            code, reason = registration.code, registration.reason
+            decisions[position] = (outcome, code, reason, now, 1, *_envelope_values(result))
+        rows = []
+        for message, decision in zip(new, decisions, strict=True):
+            if decision is None:
+                assert message.refusal is not None
+                decision = (MessageOutcome.ERROR, *message.refusal, now, 0, "", "", "", None)
+            rows.append(
+                (mailbox.pk, message.server_key, message.folder, message.uidvalidity, message.uid,
+                 message.size, message.sha256, message.raw_name, ServerState.ON_SERVER, now,
+                 *decision)
+            )  # fmt: skip
+        messages = values_insert_loaded(
+            IncomingMessage, LEDGER_COLUMNS, rows, key="server_key", scope={"mailbox": mailbox}
+        )
+        documents_write(plan, source_message_ids=[messages[position].pk for position, _ in read])
+    return messages
+
+
 def configured_limits() -> Limits:
     """The parser's limits with the configured maximum message size (fetch and reprocess)."""
     return Limits(max_message_bytes=settings.RECEPTION_MAX_MESSAGE_BYTES)
@@ -281,14 +338,22 @@ def message_reprocess(message: IncomingMessage) -> IncomingMessage:
     return message
 
 
-def _copy_envelope(message: IncomingMessage, result: ParsedMail) -> None:
+def _envelope_values(result: ParsedMail) -> tuple:
+    """The envelope's four ledger fields, in _DECISION_FIELDS' order."""
     envelope = result.envelope
-    message.message_id = (envelope.message_id or "")[:998]
-    message.sender = (envelope.from_header or "")[:998]
-    message.subject = envelope.subject or ""
-    message.sent_at = envelope.date
+    return (
+        (envelope.message_id or "")[:998],
+        (envelope.from_header or "")[:998],
+        envelope.subject or "",
+        envelope.date,
+    )
 
 
+def _copy_envelope(message: IncomingMessage, result: ParsedMail) -> None:
+    message.message_id, message.sender, message.subject, message.sent_at = _envelope_values(result)
+
+
+#: What deciding an e-mail writes on its row.
 _DECISION_FIELDS = (
     "outcome",
     "reason_code",
@@ -299,4 +364,19 @@ _DECISION_FIELDS = (
     "sender",
     "subject",
     "sent_at",
+)
+
+#: A new row's every field, as `messages_record` writes them: the server's, then the decision's.
+LEDGER_COLUMNS = (
+    "mailbox_id",
+    "server_key",
+    "folder",
+    "uidvalidity",
+    "uid",
+    "size",
+    "sha256",
+    "raw",
+    "server_state",
+    "received_at",
+    *_DECISION_FIELDS,
 )

@@ -1,9 +1,10 @@
 """A fetch stopped at every step boundary loses nothing and records nothing twice.
 
 The kill trials in test_crash_safety.py sample moments at random; here each step of a run
-(store the bytes, insert the ledger rows, move the UID cursor, decide, move on the server,
-back up, delete) is stopped deterministically, before and after it, on its first and on a later
-batch. The stop is a BaseException, so no handler of the fetch can swallow it, as with a kill.
+(store the bytes, insert the decided ledger rows, write their documents, move the UID cursor,
+move on the server, back up, delete) is stopped deterministically, before and after it, on its
+first and on a later batch. The stop is a BaseException, so no handler of the fetch can swallow
+it, as with a kill.
 After the stop a normal run must finish the work: every e-mail recorded exactly once, every
 document registered once, and over POP3 nothing deleted that was not recorded and backed up.
 """
@@ -11,7 +12,7 @@ document registered once, and over POP3 nothing deleted that was not recorded an
 from __future__ import annotations
 
 import email
-import hashlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,7 +21,7 @@ import pytest
 from django.core import mail
 
 from invoices.models import ReceivedDocument
-from reception import fetching
+from reception import fetching, processing
 from reception.fetching import mailbox_fetch
 from reception.models import FolderState, IncomingMessage, MailboxStatus, ServerState
 from reception.services import backup_confirm_manually
@@ -74,15 +75,15 @@ def stop_at(
 #: (owner, attribute) of each step; the owner is looked up late, when the test runs.
 IMAP_STEPS = {
     "store": (lambda: fetching, "content_save"),
-    "rows": (lambda: fetching, "values_insert_loaded"),
+    "rows": (lambda: processing, "values_insert_loaded"),
+    "documents": (lambda: processing, "documents_write"),
     "cursor": (lambda: FolderState, "save"),
-    "decide": (lambda: fetching, "messages_process"),
     "move": (lambda: ImapSession, "move"),
 }
 POP3_STEPS = {
     "store": (lambda: fetching, "content_save"),
-    "rows": (lambda: fetching, "values_insert_loaded"),
-    "decide": (lambda: fetching, "messages_process"),
+    "rows": (lambda: processing, "values_insert_loaded"),
+    "documents": (lambda: processing, "documents_write"),
     "backup": (lambda: fetching, "message_backup"),
     "delete": (lambda: Pop3Session, "delete"),
 }
@@ -137,13 +138,14 @@ def test_imap_run_stopped_at_any_step_is_finished_by_the_next(
 
 
 def imap_run_stopped(
-    configure_live_mailbox, dovecot, monkeypatch, name: str, *, call: int, after: bool
+    configure_live_mailbox, dovecot, monkeypatch, step: str, *, call: int, after: bool
 ) -> tuple[Any, list[bytes]]:
-    """The corpus delivered to a new IMAP mailbox, and a run stopped at `fetching.<name>`."""
+    """The corpus delivered to a new IMAP mailbox, and a run stopped at one of IMAP_STEPS."""
     raws, _cufes = corpus()
     mailbox = configure_live_mailbox("imap")
     dovecot.deliver_many(mailbox.username, raws)
-    stop_at(monkeypatch, fetching, name, call=call, after=after)
+    owner, name = IMAP_STEPS[step]
+    stop_at(monkeypatch, owner(), name, call=call, after=after)
     with pytest.raises(Stopped):
         mailbox_fetch(mailbox, trigger="test")
     return mailbox, raws
@@ -154,7 +156,7 @@ def test_the_cursor_never_passes_rows_that_were_not_committed(
 ):
     """Stopped while the second batch's rows are being written: the cursor stays behind them."""
     mailbox, _raws = imap_run_stopped(
-        configure_live_mailbox, dovecot, monkeypatch, "values_insert_loaded", call=2, after=True
+        configure_live_mailbox, dovecot, monkeypatch, "rows", call=2, after=True
     )
 
     recorded_uids = set(IncomingMessage.objects.values_list("uid", flat=True))
@@ -163,27 +165,46 @@ def test_the_cursor_never_passes_rows_that_were_not_committed(
     assert cursor == max(recorded_uids)
 
 
-def test_a_row_recorded_but_not_yet_decided_says_only_what_the_server_said(
-    configure_live_mailbox, dovecot, small_batches, monkeypatch
+def test_a_batch_stopped_before_its_commit_is_stored_but_left_on_the_server(
+    configure_live_mailbox, dovecot, small_batches, monkeypatch, private_storage_root
 ):
-    """Stopped before the first decision: two batches are recorded, none decided. The admin
-    lists these rows as they are, so they carry no reason, envelope or attempt yet."""
+    """Stopped writing the first batch's documents, after its rows: the transaction takes the
+    rows back, so the ledger holds no row that is not decided. The e-mails are still in INBOX
+    below no cursor, and their bytes already stored, under the name a new fetch gives them."""
     mailbox, raws = imap_run_stopped(
-        configure_live_mailbox, dovecot, monkeypatch, "messages_process", call=1, after=False
+        configure_live_mailbox, dovecot, monkeypatch, "documents", call=1, after=True
     )
 
-    state = FolderState.objects.get(mailbox=mailbox)
-    rows = IncomingMessage.objects.filter(mailbox=mailbox).order_by("uid")
-    assert [row.uid for row in rows] == list(range(1, 2 * BATCH_SIZE + 1))
-    for row, raw in zip(rows, raws, strict=False):
-        assert row.server_key == f"imap:INBOX:{state.uidvalidity}:{row.uid}"
-        assert (row.folder, row.uidvalidity) == ("INBOX", state.uidvalidity)
-        stored = row.raw.read()
-        assert message_id(stored) == message_id(raw)
-        assert (row.size, row.sha256) == (len(stored), hashlib.sha256(stored).hexdigest())
-        assert (row.outcome, row.server_state) == ("pending", ServerState.ON_SERVER)
-        assert (row.reason_code, row.reason, row.processed_at, row.attempts) == ("", "", None, 0)
-        assert (row.message_id, row.sender, row.subject, row.sent_at) == ("", "", "", None)
+    assert not IncomingMessage.objects.filter(mailbox=mailbox).exists()
+    assert not ReceivedDocument.objects.exists()
+    assert FolderState.objects.get(mailbox=mailbox).last_uid == 0
+    assert dovecot.message_count(mailbox.username, "INBOX") == len(raws)
+    # The first batch, and the next one started meanwhile.
+    stored = [name for _, _, names in os.walk(private_storage_root / "mail") for name in names]
+    assert len(stored) == 2 * BATCH_SIZE
+
+
+def test_rows_an_earlier_version_left_undecided_are_decided_then_moved(
+    configure_live_mailbox, dovecot, small_batches, monkeypatch
+):
+    """Runs used to commit a batch's rows before deciding them; a run stopped between the two
+    left rows pending, which the next run decides from their stored bytes."""
+    raws, cufes = corpus()
+    mailbox, _raws = imap_run_stopped(
+        configure_live_mailbox, dovecot, monkeypatch, "move", call=1, after=False
+    )
+    monkeypatch.undo()
+    rows = IncomingMessage.objects.filter(mailbox=mailbox)
+    assert rows.count() == len(raws)
+    ReceivedDocument.objects.all().delete()
+    rows.update(outcome="pending", reason_code="", reason="", processed_at=None, attempts=0)
+
+    summary = mailbox_fetch(mailbox, trigger="test")
+
+    assert (summary.seen, summary.documents, summary.duplicates, summary.not_dian) == (0, 4, 1, 1)
+    assert_exactly_once(mailbox, raws, cufes, "after the undecided rows")
+    assert set(rows.values_list("attempts", flat=True)) == {1}
+    assert dovecot.message_count(mailbox.username, "INBOX") == 0
 
 
 def server_ids(dovecot, mailbox) -> set[str]:
