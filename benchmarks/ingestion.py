@@ -368,7 +368,18 @@ def run_child(env: dict[str, str], *arguments: str, spy: str | None = None) -> d
     command = [sys.executable, __file__, "--child", *arguments]
     if spy:
         executable, output = spy.split(":", 1)
-        command = [executable, "record", "--format", "raw", "-o", output, "--", *command]
+        command = [
+            executable,
+            "record",
+            "--rate",
+            "400",
+            "--format",
+            "raw",
+            "-o",
+            output,
+            "--",
+            *command,
+        ]
     cpu_before = _cpu_seconds(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.run(
@@ -390,8 +401,8 @@ def run_child(env: dict[str, str], *arguments: str, spy: str | None = None) -> d
 
 
 #: The stages of one fetch, as the functions that do them (cumulative time in the profile).
-#: The next batch's bodies are asked for before a batch is stored and read in by the first
-#: command after that (usually the previous batch's record or MOVE), so those include it.
+#: The next batch's bodies are asked for before a batch is handed over, and read in by the first
+#: IMAP command after that: the iterator's next read, or a MOVE that comes first.
 STAGES = (
     ("download: every batch's bodies read in", "imap.py", "_read_asked"),
     ("download: in the batch iterator (sizes, bodies)", "fetching.py", "_imap_batches"),
@@ -574,10 +585,10 @@ class Bench:
 
     def fetch(self, setup: Setup, count: int, *, profile: str | None = None) -> dict[str, Any]:
         env, spy = setup.env, None
-        if profile:
+        if profile and self.args.py_spy:
+            spy = f"{self.args.py_spy}:{self.args.py_spy_output}.{count}.{time.time_ns()}"
+        elif profile:
             env = {**env, "BENCH_PROFILE": profile}
-            if self.args.py_spy:
-                spy = f"{self.args.py_spy}:{self.args.py_spy_output}.{count}.{time.time_ns()}"
         arguments = (BUYER_NIT, str(self.args.processes), str(count))
         return self._serving(setup, lambda: run_child(env, "fetch", *arguments, spy=spy))
 
@@ -651,7 +662,8 @@ def run(args: argparse.Namespace) -> list[Results]:
                 for setup in bench.setups:
                     path = f"{args.profile}.{setup.database}-{setup.storage}"
                     bench.trial(setup, corpus, count, "profiled", profile=path)
-                    by_setup[setup.label].profile = stage_profile(f"{path}.{count}")
+                    if not args.py_spy:  # sampled instead: its stacks are in --py-spy-output
+                        by_setup[setup.label].profile = stage_profile(f"{path}.{count}")
             results.extend(by_setup.values())
         if args.show_commands:
             for result in results:
@@ -782,7 +794,9 @@ def main() -> None:
     )
     parser.add_argument("--disk-workdir", default=DEFAULT_DISK_WORKDIR, help="the disk setups'")
     parser.add_argument("--profile", help="one more cProfiled fetch per setup into PROFILE.*")
-    parser.add_argument("--py-spy", help="a py-spy executable: sample the profiled fetch with it")
+    parser.add_argument(
+        "--py-spy", help="a py-spy executable: sample the extra --profile trial instead"
+    )
     parser.add_argument("--py-spy-output", default="ingestion-fetch.folded")
     parser.add_argument("--show-commands", action="store_true", help="IMAP commands by name")
     args = parser.parse_args()
