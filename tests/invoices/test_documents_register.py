@@ -13,7 +13,13 @@ from invoices.dian import DEFAULT_LIMITS, Severity, parse_message
 from invoices.dian.checks import BUYER_MISMATCH_REASON
 from invoices.dian.types import TaxLine
 from invoices.models import DocumentTax, DocumentType, ReceivedDocument
-from invoices.services import DocumentItem, RegistrationOutcome, documents_register
+from invoices.services import (
+    DocumentItem,
+    RegistrationOutcome,
+    documents_plan,
+    documents_register,
+    documents_write,
+)
 from reception.models import IncomingMessage
 from tests.factories.dian import Attachment, TaxSpec, build_mail, make_email, make_spec
 from tests.factories.mailboxes import make_mailbox
@@ -51,6 +57,49 @@ def test_inside_its_callers_transaction_it_adds_no_savepoint(org_a, private_stor
     assert registration.outcome == RegistrationOutcome.DOCUMENT
     assert queries.captured_queries
     assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"].upper()]
+
+
+def test_a_plan_decides_without_writing_and_its_write_names_each_source(
+    org_a, private_storage_root
+):
+    """The fetch decides a batch before its e-mails' rows exist, writes the rows with those
+    decisions, then the documents pointing at them: each document takes its own e-mail's key,
+    and every other value stays in its column."""
+    mailbox = make_mailbox(org_a)
+    first = build_mail("invoice", seed=31, number="FE31", buyer_nit=BUYER, pdf_size=500)
+    newsletter = make_email(subject="Boletín", attachments=[])
+    second = build_mail("credit_note", seed=32, number="NC32", buyer_nit=BUYER, pdf_size=500)
+    items = [
+        DocumentItem(parse_message(raw, limits=DEFAULT_LIMITS), mailbox_id=mailbox.pk)
+        for raw in (first.raw, newsletter, second.raw)
+    ]
+
+    plan = documents_plan(organization=org_a, items=items)
+
+    assert not ReceivedDocument.objects.exists()
+    assert [r.outcome for r in plan.registrations] == [
+        RegistrationOutcome.DOCUMENT,
+        RegistrationOutcome.NOT_DIAN,
+        RegistrationOutcome.DOCUMENT,
+    ]
+    assert all(r.document_id is None for r in plan.registrations)
+    sources = [
+        IncomingMessage.objects.create(mailbox=mailbox, server_key=f"k{n}").pk for n in range(3)
+    ]
+
+    registrations = documents_write(plan, source_message_ids=sources)
+
+    by_cufe = {d.cufe: d for d in ReceivedDocument.objects.all()}
+    invoice, note = by_cufe[first.cufe], by_cufe[second.cufe]
+    assert [r.document_id for r in registrations] == [invoice.pk, None, note.pk]
+    assert (invoice.source_message_id, note.source_message_id) == (sources[0], sources[2])
+    assert (invoice.mailbox_id, invoice.organization_id) == (mailbox.pk, org_a.pk)
+    assert (invoice.document_type, invoice.type_code, invoice.number) == (
+        DocumentType.INVOICE,
+        "01",
+        "FE31",
+    )
+    assert (note.document_type, note.number) == (DocumentType.CREDIT_NOTE, "NC32")
 
 
 def test_the_same_cufe_twice_is_one_document_and_a_duplicate(org_a, private_storage_root):

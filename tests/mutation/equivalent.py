@@ -31,7 +31,12 @@ _ANONYMOUS_FILE = "TemporaryFile has no name on POSIX: its suffix is never seen"
 _FACTS_ONLY_WHEN_OK = "the parser sets facts only on an OK result, so `ok` alone decides"
 _KEYS_PER_DOCUMENT = "values_insert returns one key per row it was given: the lengths never differ"
 _SAME_BYTES = "the file's name is its bytes' hash: writing it again writes the same bytes there"
-_RAWS_BESIDE_ROWS = "rows and raws are appended to together: their lengths never differ"
+_ONE_ANSWER_PER_SOURCE = "the parse answers once per source, in order: the lengths never differ"
+_NO_SAVEPOINT = "None is as false as False: no savepoint either way"
+_ONE_REGISTRATION_PER_ITEM = (
+    "documents_plan answers one registration per item, in order: the lengths never differ"
+)
+_ONE_DECISION_PER_MESSAGE = "the decisions are one slot per new e-mail: the lengths never differ"
 _CANDIDATES_REFILTERED = (
     "the candidates are matched again in Python by CUFE, or by number and type; the query "
     "only narrows them"
@@ -132,17 +137,16 @@ EQUIVALENT: dict[str, str] = {
     "invoices.exports.x_xlsx_file__mutmut_20": _ANONYMOUS_FILE,
     # registration
     "invoices.services.x__decide__mutmut_2": _FACTS_ONLY_WHEN_OK,
-    "invoices.services.x_documents_register__mutmut_3": _FACTS_ONLY_WHEN_OK,
-    "invoices.services.x_documents_register__mutmut_4": (
-        "None is as false as False: no savepoint either way"
-    ),
-    "invoices.services.x_documents_register__mutmut_15": (
+    "invoices.services.x_documents_plan__mutmut_2": _FACTS_ONLY_WHEN_OK,
+    "invoices.services.x_documents_register__mutmut_2": _NO_SAVEPOINT,
+    "invoices.services.x_documents_write__mutmut_9": _NO_SAVEPOINT,
+    "invoices.services.x_documents_plan__mutmut_12": (
         "the organization's CUFEs are only looked up by this batch's CUFEs: loading all of "
         "them answers the same"
     ),
-    "invoices.services.x_documents_register__mutmut_52": _KEYS_PER_DOCUMENT,
-    "invoices.services.x_documents_register__mutmut_55": _KEYS_PER_DOCUMENT,
-    "invoices.services.x_documents_register__mutmut_57": _KEYS_PER_DOCUMENT,
+    "invoices.services.x_documents_write__mutmut_28": _KEYS_PER_DOCUMENT,
+    "invoices.services.x_documents_write__mutmut_31": _KEYS_PER_DOCUMENT,
+    "invoices.services.x_documents_write__mutmut_33": _KEYS_PER_DOCUMENT,
     "invoices.services.x__document__mutmut_31": (
         "a document without a buyer NIT is rejected before it is built"
     ),
@@ -151,6 +155,14 @@ EQUIVALENT: dict[str, str] = {
     ),
     "invoices.services.x__link_notes__mutmut_26": _CANDIDATES_REFILTERED,
     "invoices.services.x__link_notes__mutmut_27": _CANDIDATES_REFILTERED,
+    # recording
+    "reception.processing.x_messages_record__mutmut_6": _NO_SAVEPOINT,
+    "reception.processing.x_messages_record__mutmut_21": _ONE_REGISTRATION_PER_ITEM,
+    "reception.processing.x_messages_record__mutmut_24": _ONE_REGISTRATION_PER_ITEM,
+    "reception.processing.x_messages_record__mutmut_25": _ONE_REGISTRATION_PER_ITEM,
+    "reception.processing.x_messages_record__mutmut_35": _ONE_DECISION_PER_MESSAGE,
+    "reception.processing.x_messages_record__mutmut_38": _ONE_DECISION_PER_MESSAGE,
+    "reception.processing.x_messages_record__mutmut_39": _ONE_DECISION_PER_MESSAGE,
     # fetching
     "reception.fetching.xǁ_Fetchǁrun__mutmut_1": (
         "the POP3 branch replaces the list before it is read, and an IMAP run leaves it "
@@ -159,28 +171,27 @@ EQUIVALENT: dict[str, str] = {
     "reception.fetching.xǁ_Fetchǁrun__mutmut_12": (
         "the deletions are counted here only, once per run, from 0: = is +="
     ),
-    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_26": (
+    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_20": (
         "an oversized message's hash is never read: it is left out of the renumbering match "
         "and its row keeps no hash"
     ),
-    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_37": _IN_PROCESS,
-    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_44": _IN_PROCESS,
-    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_40": _NAME_OR_BYTES,
-    "reception.fetching.xǁ_Fetchǁ_imap_start__mutmut_41": _NAME_OR_BYTES,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_38": _SAME_BYTES,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_41": _SAME_BYTES,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_46": _SAME_BYTES,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_42": (
+    "reception.fetching.xǁ_Fetchǁ_parse_start__mutmut_4": _IN_PROCESS,
+    "reception.fetching.xǁ_Fetchǁ_parse_start__mutmut_11": _IN_PROCESS,
+    "reception.fetching.xǁ_Fetchǁ_parse_start__mutmut_7": _NAME_OR_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_parse_start__mutmut_8": _NAME_OR_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_parse_start__mutmut_20": _ONE_ANSWER_PER_SOURCE,
+    "reception.fetching.xǁ_Fetchǁ_parse_start__mutmut_23": _ONE_ANSWER_PER_SOURCE,
+    "reception.fetching.xǁ_Fetchǁ_parse_start__mutmut_24": _ONE_ANSWER_PER_SOURCE,
+    "reception.fetching.xǁ_Fetchǁ_store__mutmut_36": _SAME_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_store__mutmut_41": _SAME_BYTES,
+    "reception.fetching.xǁ_Fetchǁ_store__mutmut_37": (
         "nothing reads or removes stored mail by its folder: each row names its own file, "
         "and the same bytes are the same file either way"
     ),
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_80": (
+    "reception.fetching.xǁ_Fetchǁ_record__mutmut_15": (
         "the folder state is the fetch's own under its lock: saving every field writes back "
         "the values it already has"
     ),
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_100": _RAWS_BESIDE_ROWS,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_103": _RAWS_BESIDE_ROWS,
-    "reception.fetching.xǁ_Fetchǁ_record__mutmut_104": _RAWS_BESIDE_ROWS,
     "reception.fetching.xǁ_Fetchǁ_pop3__mutmut_10": (
         "a query per key instead of per chunk of keys finds the same rows"
     ),

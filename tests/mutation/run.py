@@ -106,6 +106,8 @@ MODULES: tuple[Module, ...] = (
         functions=(
             "_Fetchǁrun__*",
             "_Fetchǁ_imap_start__*",
+            "_Fetchǁ_store__*",
+            "_Fetchǁ_parse_start__*",
             "_Fetchǁ_record__*",
             "_Fetchǁ_pop3__*",
             "_Fetchǁ_reconcile_deleted__*",
@@ -120,12 +122,26 @@ MODULES: tuple[Module, ...] = (
         # Registration: a parsed e-mail becomes a document of the organization, or why not.
         functions=(
             "documents_register__*",
+            "documents_plan__*",
+            "documents_write__*",
             "_decide__*",
             "_document__*",
             "_bogota_time__*",
             "_taxes__*",
             "_link_notes__*",
         ),
+    ),
+    Module(
+        "recording",
+        "reception/processing.py",
+        (
+            "tests/reception/test_fetch_step_faults.py",
+            "tests/reception/test_fetch_imap.py",
+            "tests/reception/test_fetch_pop3.py",
+            "tests/reception/test_processing_batches.py",
+        ),
+        # A batch's rows written once, decided, beside the documents that point at them.
+        functions=("messages_record__*", "_envelope_values__*"),
     ),
 )
 

@@ -6,6 +6,8 @@ import shutil
 from decimal import Decimal
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from invoices.models import DocumentType, ReceivedDocument
 from invoices.services import document_file
@@ -179,7 +181,50 @@ def test_an_oversized_message_is_recorded_without_downloading_it(mailbox, doveco
     message = IncomingMessage.objects.get()
     assert message.outcome == MessageOutcome.ERROR and "MB" in message.reason
     assert not message.raw
+    # Never read, so never parsed: no envelope, no attempt.
+    assert (message.message_id, message.sender, message.subject, message.sent_at) == (
+        "",
+        "",
+        "",
+        None,
+    )
+    assert message.attempts == 0
     assert folder(dovecot, mailbox, FOLDER_ERRORS) == 1
+
+
+def test_each_row_is_written_with_its_envelope_whatever_headers_it_lacks_or_overdoes(
+    mailbox, dovecot
+):
+    """An e-mail without Message-ID, From or Subject is recorded with empty ones; overlong
+    ones are cut to the 998 characters a header line may hold. Each row says it was decided
+    once."""
+    bare = b"To: recepcion@comercializadora.example\r\n\r\nSin cabeceras.\r\n"
+    long_id = "<" + "a" * 1200 + "@proveedor.example>"
+    long_from = "Proveedor " + "b" * 1200 + " <facturacion@proveedor.example>"
+    overlong = make_email(
+        subject="Boletín", attachments=[], message_id=long_id, from_header=long_from
+    )
+    dovecot.deliver_many(mailbox.username, [bare, overlong])
+
+    mailbox_fetch(mailbox, trigger="test")
+
+    plain, long = IncomingMessage.objects.order_by("uid")
+    assert (plain.message_id, plain.sender, plain.subject, plain.sent_at) == ("", "", "", None)
+    assert (long.message_id, long.sender) == (long_id[:998], long_from[:998])
+    assert {plain.attempts, long.attempts} == {1}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_is_recorded_without_a_savepoint(mailbox, dovecot):
+    """The batch's transaction is the fetch's own: a savepoint inside it would only add two
+    round trips per batch."""
+    deliver_invoices(dovecot, mailbox, range(1, 4))
+
+    with CaptureQueriesContext(connection) as queries:
+        summary = mailbox_fetch(mailbox, trigger="test")
+
+    assert summary.documents == 3
+    assert not [q for q in queries.captured_queries if "SAVEPOINT" in q["sql"].upper()]
 
 
 def test_a_run_that_failed_before_moving_is_finished_by_the_next_one(mailbox, dovecot, monkeypatch):
