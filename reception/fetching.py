@@ -363,7 +363,8 @@ class _Fetch:
             # The server renumbered the folder: start over; stored hashes avoid re-importing.
             state.uidvalidity = selected.uidvalidity
             state.last_uid = 0
-            state.save(update_fields=["uidvalidity", "last_uid", "updated_at"])
+            state.renumbered = True
+            state.save(update_fields=["uidvalidity", "last_uid", "renumbered", "updated_at"])
         leftovers = list(
             IncomingMessage.objects.filter(
                 mailbox=self.mailbox,
@@ -377,7 +378,8 @@ class _Fetch:
             self._imap_move(session, [row.pk for row in leftovers])
         if selected.uidnext is not None and selected.uidnext <= state.last_uid + 1:
             return  # nothing new: an idle poll ends here
-        uids = session.uids_after(state.last_uid)[: self.max_messages]
+        new_uids = session.uids_after(state.last_uid)
+        uids = new_uids[: self.max_messages]
         # One batch in flight: while its parse runs in the pool, the next batch is downloaded
         # and stored here. Each batch is still stored, then recorded decided, then moved; the
         # moves go MOVE_EVERY messages at a time.
@@ -394,6 +396,10 @@ class _Fetch:
                 decided = []
             in_flight = started
             self.lock.renew()
+        if state.renumbered and len(uids) == len(new_uids):
+            # Every message of the renumbered folder has been seen: none has an old row left.
+            state.renumbered = False
+            state.save(update_fields=["renumbered", "updated_at"])
 
     def _imap_batches(self, session: ImapSession, uids: list[int]) -> Iterator[list]:
         batch = []
@@ -421,7 +427,8 @@ class _Fetch:
             )
             for fetched in batch
         ]
-        items = self._adopt_renumbered(items, state)
+        if state.renumbered:
+            items = self._adopt_renumbered(items, state)
         stored = self._store(items)
         parsing = self._parse_start(stored, [item.raw for item in items])
         uids = [fetched.uid for fetched in batch]

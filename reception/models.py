@@ -305,6 +305,9 @@ class FolderState(models.Model):
     folder = models.CharField(max_length=200)
     uidvalidity = models.BigIntegerField()
     last_uid = models.BigIntegerField(default=0)
+    # From a UIDVALIDITY change until a run has seen every message of the folder: until then a
+    # message may still have a row under its old number, which the fetch looks for by hash.
+    renumbered = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

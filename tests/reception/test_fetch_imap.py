@@ -2,10 +2,12 @@
 everything else gets a readable reason, and the mail ends up in its folder."""
 
 import datetime
+import importlib
 import shutil
 from decimal import Decimal
 
 import pytest
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -327,12 +329,58 @@ def test_a_changed_uidvalidity_neither_reimports_nor_loses_mail(mailbox, dovecot
 
     summary = mailbox_fetch(mailbox, trigger="test")
 
-    assert FolderState.objects.get(mailbox=mailbox).uidvalidity == before + 1
+    state = FolderState.objects.get(mailbox=mailbox)
+    assert state.uidvalidity == before + 1
+    assert not state.renumbered  # every message seen: no old row is left to look for
     assert summary.documents == 1
     assert IncomingMessage.objects.count() == 2
     assert ReceivedDocument.objects.count() == 2
     assert folder(dovecot, mailbox, "INBOX") == 0
     assert folder(dovecot, mailbox, FOLDER_PROCESSED) == 2
+
+
+def test_a_renumbering_seen_part_way_is_finished_by_the_next_run(mailbox, dovecot):
+    """The first run after the change stops before the message recorded under its old number:
+    the folder stays marked, and the next run still finds that message's row."""
+    old, new = (build_mail(seed=s, number=f"FE{s}") for s in (1, 2))
+    dovecot.deliver(mailbox.username, old.raw)
+    mailbox_fetch(mailbox, trigger="test")
+    before = FolderState.objects.get(mailbox=mailbox).uidvalidity
+    dovecot.reset_user(mailbox.username, uidvalidity=before + 1)
+    dovecot.deliver_many(mailbox.username, [new.raw, old.raw])
+
+    mailbox_fetch(mailbox, trigger="test", max_messages=1)
+    assert FolderState.objects.get(mailbox=mailbox).renumbered
+    summary = mailbox_fetch(mailbox, trigger="test")
+
+    assert not FolderState.objects.get(mailbox=mailbox).renumbered
+    assert (summary.seen, summary.moved) == (0, 1)
+    assert IncomingMessage.objects.count() == 2
+    assert ReceivedDocument.objects.count() == 2
+    assert folder(dovecot, mailbox, "INBOX") == 0
+
+
+def test_folder_states_from_before_the_mark_start_marked(mailbox):
+    """One of them may be in the middle of a renumbering: its next complete run clears it."""
+    state = FolderState.objects.create(mailbox=mailbox, folder="Archivo", uidvalidity=7)
+    migration = importlib.import_module("reception.migrations.0006_folder_renumbered_marker")
+
+    migration.mark_existing_states(django_apps, None)
+
+    state.refresh_from_db()
+    assert state.renumbered
+
+
+def test_a_folder_never_renumbered_is_not_searched_for_old_numbers(mailbox, dovecot):
+    """Looking up each batch's hashes in the ledger is for renumbered folders only."""
+    deliver_invoices(dovecot, mailbox, range(1, 4))
+
+    with CaptureQueriesContext(connection) as queries:
+        summary = mailbox_fetch(mailbox, trigger="test")
+
+    assert summary.documents == 3
+    assert not FolderState.objects.get(mailbox=mailbox).renumbered
+    assert not [q for q in queries.captured_queries if '"sha256" IN' in q["sql"]]
 
 
 def test_it_moves_with_copy_and_expunge_where_move_is_missing(
