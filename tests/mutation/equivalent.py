@@ -182,6 +182,7 @@ EQUIVALENT: dict[str, str] = {
     "reception.fetching.xǁ_Fetchǁ_parse_start__mutmut_20": _ONE_ANSWER_PER_SOURCE,
     "reception.fetching.xǁ_Fetchǁ_parse_start__mutmut_23": _ONE_ANSWER_PER_SOURCE,
     "reception.fetching.xǁ_Fetchǁ_parse_start__mutmut_24": _ONE_ANSWER_PER_SOURCE,
+    "reception.fetching.xǁ_Fetchǁ_store__mutmut_33": _SAME_BYTES,
     "reception.fetching.xǁ_Fetchǁ_store__mutmut_36": _SAME_BYTES,
     "reception.fetching.xǁ_Fetchǁ_store__mutmut_41": _SAME_BYTES,
     "reception.fetching.xǁ_Fetchǁ_store__mutmut_37": (
