@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from multiprocessing.connection import Connection
 
 from django.conf import settings
@@ -31,7 +32,13 @@ from django.utils import timezone
 from config.rows import rows_update, values_insert_loaded
 from config.storage import private_storage
 from invoices.dian import DEFAULT_LIMITS, Limits, ParsedMail, parse_message
-from invoices.services import DocumentItem, documents_plan, documents_register, documents_write
+from invoices.services import (
+    DocumentItem,
+    Registration,
+    documents_plan,
+    documents_register,
+    documents_write,
+)
 from reception.models import IncomingMessage, MessageOutcome, ReceptionMailbox, ServerState
 
 _PR_SET_PDEATHSIG = 1
@@ -262,11 +269,9 @@ def messages_process(
         now = timezone.now()
         decided: list[IncomingMessage] = []
         for (message, result), registration in zip(pending, registrations, strict=True):
-            _copy_envelope(message, result)
-            message.outcome = MessageOutcome(registration.outcome)
-            message.reason_code, message.reason = registration.code, registration.reason
-            message.processed_at = now
-            message.attempts += 1
+            values = _decision(registration, result, now, attempts=message.attempts + 1)
+            for name, value in zip(_DECISION_FIELDS, values, strict=True):
+                setattr(message, name, value)
             decided.append(message)
         rows_update(IncomingMessage, _DECISION_FIELDS, decided)
     return decided
@@ -292,9 +297,7 @@ def messages_record(
         )
         decisions: list[tuple | None] = [None] * len(new)
         for (position, result), registration in zip(read, plan.registrations, strict=True):
-            outcome = MessageOutcome(registration.outcome)
-            code, reason = registration.code, registration.reason
-            decisions[position] = (outcome, code, reason, now, 1, *_envelope_values(result))
+            decisions[position] = _decision(registration, result, now, attempts=1)
         rows = []
         for message, decision in zip(new, decisions, strict=True):
             if decision is None:
@@ -338,19 +341,22 @@ def message_reprocess(message: IncomingMessage) -> IncomingMessage:
     return message
 
 
-def _envelope_values(result: ParsedMail) -> tuple:
-    """The envelope's four ledger fields, in _DECISION_FIELDS' order."""
+def _decision(
+    registration: Registration, result: ParsedMail, now: datetime, *, attempts: int
+) -> tuple:
+    """What deciding an e-mail writes on its row, in _DECISION_FIELDS' order."""
     envelope = result.envelope
     return (
+        MessageOutcome(registration.outcome),
+        registration.code,
+        registration.reason,
+        now,
+        attempts,
         (envelope.message_id or "")[:998],
         (envelope.from_header or "")[:998],
         envelope.subject or "",
         envelope.date,
     )
-
-
-def _copy_envelope(message: IncomingMessage, result: ParsedMail) -> None:
-    message.message_id, message.sender, message.subject, message.sent_at = _envelope_values(result)
 
 
 #: What deciding an e-mail writes on its row.

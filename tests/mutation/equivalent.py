@@ -160,9 +160,9 @@ EQUIVALENT: dict[str, str] = {
     "reception.processing.x_messages_record__mutmut_21": _ONE_REGISTRATION_PER_ITEM,
     "reception.processing.x_messages_record__mutmut_24": _ONE_REGISTRATION_PER_ITEM,
     "reception.processing.x_messages_record__mutmut_25": _ONE_REGISTRATION_PER_ITEM,
-    "reception.processing.x_messages_record__mutmut_35": _ONE_DECISION_PER_MESSAGE,
-    "reception.processing.x_messages_record__mutmut_38": _ONE_DECISION_PER_MESSAGE,
     "reception.processing.x_messages_record__mutmut_39": _ONE_DECISION_PER_MESSAGE,
+    "reception.processing.x_messages_record__mutmut_42": _ONE_DECISION_PER_MESSAGE,
+    "reception.processing.x_messages_record__mutmut_43": _ONE_DECISION_PER_MESSAGE,
     # fetching
     "reception.fetching.xǁ_Fetchǁrun__mutmut_1": (
         "the POP3 branch replaces the list before it is read, and an IMAP run leaves it "

@@ -141,7 +141,7 @@ MODULES: tuple[Module, ...] = (
             "tests/reception/test_processing_batches.py",
         ),
         # A batch's rows written once, decided, beside the documents that point at them.
-        functions=("messages_record__*", "_envelope_values__*"),
+        functions=("messages_record__*", "_decision__*"),
     ),
 )
 

@@ -214,6 +214,7 @@ def test_each_row_is_written_with_its_envelope_whatever_headers_it_lacks_or_over
     assert (plain.message_id, plain.sender, plain.subject, plain.sent_at) == ("", "", "", None)
     assert (long.message_id, long.sender) == (long_id[:998], long_from[:998])
     assert {plain.attempts, long.attempts} == {1}
+    assert plain.processed_at is not None and long.processed_at is not None
 
 
 @pytest.mark.django_db(transaction=True)
